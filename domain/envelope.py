@@ -1,0 +1,169 @@
+"""The envelope every Vellum event carries, and its validation on the way in.
+
+Validation is hand-written rather than done with the vellum-ai pydantic models: those cost
+milliseconds per deeply nested event, and ingest must stay within a few microseconds. The
+body of an event is kept as sent; only the envelope fields the log and the projections rely
+on are checked here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from domain.errors import FieldError
+from domain.lineage import MAX_PARENT_DEPTH, parent_chain, resolve_execution
+from domain.vocabulary import EVENT_NAMES, WORKFLOW_CONTEXT_TYPE, EventName
+
+Json = Any
+"""The one alias for parsed JSON values (STYLE.md rule 11)."""
+
+# Context types whose span_id is a span of the trace and must therefore be a UUID; the
+# other types (EXTERNAL, API_REQUEST, WORKFLOW_RELEASE_TAG, ...) carry the caller's ids.
+_SPAN_CONTEXT_TYPES = frozenset({WORKFLOW_CONTEXT_TYPE, "WORKFLOW_NODE"})
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """A validated event: the envelope fields Runledger reads, and the bytes that were sent."""
+
+    event_id: UUID
+    name: EventName
+    timestamp: datetime
+    api_version: str | None
+    trace_id: UUID
+    span_id: UUID
+    parent_span_id: UUID | None
+    execution_id: UUID
+    raw: bytes
+
+
+def _uuid(value: object) -> UUID | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return UUID(value)
+    except ValueError:
+        return None
+
+
+def _timestamp(value: object) -> datetime | str:
+    """The parsed timestamp, or the reason it is refused."""
+    if not isinstance(value, str):
+        return f"must be an ISO-8601 string, got {_type_name(value)}"
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return f"is not an ISO-8601 date-time: {value[:40]!r}"
+    if parsed.tzinfo is None:
+        return "must carry a time zone (for example 'Z')"
+    return parsed.astimezone(UTC)
+
+
+def _type_name(value: object) -> str:
+    if value is None:
+        return "null"
+    return {dict: "object", list: "array", str: "string", bool: "boolean"}.get(
+        type(value), "number" if isinstance(value, int | float) else type(value).__name__
+    )
+
+
+def _check_parent(parent: object, index: int, errors: list[FieldError]) -> None:
+    if parent is None:
+        return
+    field = "parent"
+    if not isinstance(parent, Mapping):
+        errors.append(FieldError(index, field, f"must be an object or null, got {_type_name(parent)}"))
+        return
+    for depth, context in enumerate(parent_chain(parent)):
+        if depth >= MAX_PARENT_DEPTH:
+            errors.append(FieldError(index, field, f"nests deeper than {MAX_PARENT_DEPTH} contexts"))
+            return
+        context_type = context.get("type")
+        if not isinstance(context_type, str):
+            errors.append(FieldError(index, f"{field}.type", "is required and must be a string"))
+        span_id = context.get("span_id")
+        if context_type in _SPAN_CONTEXT_TYPES:
+            if _uuid(span_id) is None:
+                errors.append(FieldError(index, f"{field}.span_id", "must be a UUID string"))
+        elif not isinstance(span_id, str):
+            errors.append(FieldError(index, f"{field}.span_id", "is required and must be a string"))
+        nested = context.get("parent")
+        if nested is not None and not isinstance(nested, Mapping):
+            errors.append(
+                FieldError(index, f"{field}.parent", f"must be an object or null, got {_type_name(nested)}")
+            )
+            return
+        field += ".parent"
+
+
+def validate_event(event: Json, raw: bytes, index: int) -> Envelope | list[FieldError]:
+    """The event's envelope, or every reason it is refused (never only the first)."""
+    if not isinstance(event, Mapping):
+        return [FieldError(index, "", f"an event must be a JSON object, got {_type_name(event)}")]
+    errors: list[FieldError] = []
+
+    name = event.get("name")
+    if not isinstance(name, str) or name not in EVENT_NAMES:
+        reason = "is required" if name is None else f"is not a known event name: {str(name)[:60]!r}"
+        errors.append(FieldError(index, "name", reason))
+
+    event_id = _uuid(event.get("id"))
+    if event_id is None:
+        reason = "is required" if event.get("id") is None else "must be a UUID string"
+        errors.append(FieldError(index, "id", reason))
+
+    timestamp = _timestamp(event.get("timestamp"))
+    if isinstance(timestamp, str):
+        errors.append(FieldError(index, "timestamp", timestamp))
+
+    api_version = event.get("api_version")
+    if api_version is not None and not isinstance(api_version, str):
+        errors.append(FieldError(index, "api_version", "must be a string or null"))
+
+    trace_id = _uuid(event.get("trace_id"))
+    if trace_id is None:
+        errors.append(FieldError(index, "trace_id", "is required and must be a UUID string"))
+    span_id = _uuid(event.get("span_id"))
+    if span_id is None:
+        errors.append(FieldError(index, "span_id", "is required and must be a UUID string"))
+
+    parent = event.get("parent")
+    _check_parent(parent, index, errors)
+
+    links = event.get("links")
+    if links is not None and not isinstance(links, list):
+        errors.append(FieldError(index, "links", f"must be an array or null, got {_type_name(links)}"))
+
+    if not isinstance(event.get("body"), Mapping):
+        errors.append(FieldError(index, "body", f"must be an object, got {_type_name(event.get('body'))}"))
+
+    if errors:
+        return errors
+    assert isinstance(name, str) and event_id and trace_id and span_id
+    assert isinstance(timestamp, datetime)
+    event_name = EventName(name)
+    execution_id = resolve_execution(event_name.is_workflow, span_id, parent)
+    if execution_id is None:
+        return [
+            FieldError(
+                index,
+                "parent",
+                "a node event needs a WORKFLOW context in its parent chain to find its execution",
+            )
+        ]
+    parent_span_id = _uuid(parent.get("span_id")) if isinstance(parent, Mapping) else None
+    return Envelope(
+        event_id=event_id,
+        name=event_name,
+        timestamp=timestamp,
+        api_version=api_version,
+        trace_id=trace_id,
+        span_id=span_id,
+        parent_span_id=parent_span_id,
+        execution_id=execution_id,
+        raw=raw,
+    )

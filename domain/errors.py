@@ -1,0 +1,42 @@
+"""Domain exceptions, named for what went wrong; `api/errors.py` maps each to HTTP once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One reason an event was refused: which event (its index in the batch), which field, why."""
+
+    index: int | None
+    field: str
+    reason: str
+
+
+class RunledgerError(Exception):
+    """Base of every error the domain raises on purpose."""
+
+
+class InvalidBatch(RunledgerError):
+    """A batch of events failed validation; nothing of it was stored."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        self.errors = errors
+        super().__init__(f"{len(errors)} invalid field(s) in the batch")
+
+
+class InvalidBody(RunledgerError):
+    """The request body is not a JSON object or array of objects at all."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class UnknownWorkspace(RunledgerError):
+    """A command named a workspace that has no keys."""
+
+
+class UnknownApiKey(RunledgerError):
+    """A key id given to revoke matches no key."""

@@ -1,0 +1,51 @@
+"""The PostgreSQL backend of the log: eventsourcing's recorder, plus insert-only-new."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.utils import retry
+from psycopg.sql import SQL, Identifier
+
+
+class PostgresLedgerRecorder(PostgresApplicationRecorder):
+    """eventsourcing's PostgreSQL application recorder that skips events it already holds.
+
+    It keeps the library's `LOCK TABLE ... IN EXCLUSIVE MODE` per insert transaction: that
+    makes notification ids commit in order, so a projection reading the log never passes a
+    gap that a slower transaction fills later. Writers therefore serialise; batch them.
+    """
+
+    def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
+        super().__init__(datastore, events_table_name=events_table_name)
+        self._insert_new_statement = SQL(
+            "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state) "
+            "SELECT originator_id, originator_version, topic, state "
+            "FROM unnest(%s::{schema}.{stored_event_type}[]) "
+            "ON CONFLICT DO NOTHING RETURNING originator_id, notification_id"
+        ).format(
+            schema=Identifier(self.datastore.schema),
+            table=Identifier(self.events_table_name),
+            stored_event_type=Identifier(self.stored_event_type_name),
+        )
+
+    # Retrying is safe because the insert is idempotent: if a commit went through but its
+    # answer was lost with the connection, the retry reports those events as duplicates.
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_new_events(self, stored_events: Sequence[StoredEvent]) -> list[int | None]:
+        """Insert the events not yet stored, in one transaction; None marks a duplicate."""
+        if not stored_events:
+            return []
+        rows = [
+            self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic, e.state)
+            for e in stored_events
+        ]
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as cursor:
+            for statement in self.lock_table_statements:
+                cursor.execute(statement, prepare=True)
+            self._notify_channel(cursor)
+            cursor.execute(self._insert_new_statement, (rows,), prepare=True)
+            inserted = {row["originator_id"]: int(row["notification_id"]) for row in cursor.fetchall()}
+        return [inserted.get(e.originator_id) for e in stored_events]

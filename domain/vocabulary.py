@@ -1,0 +1,50 @@
+"""The Vellum event names Runledger records, and the groups the rules talk about."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class EventName(StrEnum):
+    """The 14 event names of Vellum's workflow event vocabulary."""
+
+    WORKFLOW_INITIATED = "workflow.execution.initiated"
+    WORKFLOW_STREAMING = "workflow.execution.streaming"
+    WORKFLOW_FULFILLED = "workflow.execution.fulfilled"
+    WORKFLOW_REJECTED = "workflow.execution.rejected"
+    WORKFLOW_PAUSED = "workflow.execution.paused"
+    WORKFLOW_RESUMED = "workflow.execution.resumed"
+    WORKFLOW_SNAPSHOTTED = "workflow.execution.snapshotted"
+    NODE_INITIATED = "node.execution.initiated"
+    NODE_STREAMING = "node.execution.streaming"
+    NODE_FULFILLED = "node.execution.fulfilled"
+    NODE_REJECTED = "node.execution.rejected"
+    NODE_PAUSED = "node.execution.paused"
+    NODE_RESUMED = "node.execution.resumed"
+    NODE_LOG = "node.execution.log"
+
+    @property
+    def is_workflow(self) -> bool:
+        """True for the `workflow.execution.*` names."""
+        return self.value.startswith("workflow.")
+
+    @property
+    def span_name(self) -> str:
+        """`workflow.execution` or `node.execution`: the kind of span the event belongs to."""
+        return self.value.rsplit(".", 1)[0]
+
+
+EVENT_NAMES: frozenset[str] = frozenset(name.value for name in EventName)
+
+TERMINAL_EVENT_NAMES: frozenset[EventName] = frozenset(
+    {
+        EventName.WORKFLOW_FULFILLED,
+        EventName.WORKFLOW_REJECTED,
+        EventName.NODE_FULFILLED,
+        EventName.NODE_REJECTED,
+    }
+)
+
+# The parent-context type that names a workflow span; the outermost one in an event's
+# parent chain is the execution the event belongs to (DESIGN.md §2, "Identity").
+WORKFLOW_CONTEXT_TYPE = "WORKFLOW"
