@@ -1,0 +1,22 @@
+"""Who is asking: the `X-API-KEY` header, resolved to a workspace."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from api.errors import Unauthorized
+from domain.keys import KeyRing, Workspace
+
+API_KEY_HEADER = "x-api-key"
+
+
+def require_workspace(request: Request) -> Workspace:
+    """The workspace of the request's key; 401 when the key is missing or not accepted."""
+    key = request.headers.get(API_KEY_HEADER)
+    if not key:
+        raise Unauthorized("the X-API-KEY header is required")
+    keys: KeyRing = request.app.state.keys
+    workspace = keys.authenticate(key)
+    if workspace is None:
+        raise Unauthorized("the X-API-KEY is not a valid key")
+    return workspace

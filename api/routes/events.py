@@ -1,0 +1,47 @@
+"""`POST /monitoring/v1/events`: Vellum's event ingest, the way events enter the log."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from api.auth import require_workspace
+from api.body import read_limited_body
+from domain.ingest import ingest
+
+
+async def create_events(request: Request) -> Response:
+    """Validate the whole batch, append it durably, then acknowledge with the counts."""
+    workspace = require_workspace(request)
+    settings = request.app.state.settings
+    body = await read_limited_body(request, settings.max_body_bytes)
+    # Parsing and the blocking append run off the event loop; the answer is sent only after
+    # the append has committed, so every acknowledged event is durably in the log.
+    result = await run_in_threadpool(
+        ingest,
+        request.app.state.ledger,
+        workspace.id,
+        body,
+        max_events=settings.max_batch_events,
+        received_at=datetime.now(UTC),
+    )
+    return Response(
+        orjson.dumps(
+            {
+                "success": True,
+                "count": result.received_count,
+                "accepted_count": result.accepted_count,
+                "duplicate_count": result.duplicate_count,
+                "log_position": result.log_position,
+            }
+        ),
+        media_type="application/json",
+    )
+
+
+routes = [Route("/monitoring/v1/events", create_events, methods=["POST"])]

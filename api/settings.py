@@ -1,0 +1,86 @@
+"""Runledger's configuration, read from the environment once, in the composition root."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from domain.log.ledger import POSTGRES_MODULE, SQLITE_MODULE
+
+# eventsourcing reads these itself; they pass through to the log unchanged.
+_EVENTSOURCING_PREFIXES = ("PERSISTENCE_MODULE", "SQLITE_", "POSTGRES_", "CREATE_TABLE")
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from None
+    if value <= 0:
+        raise ValueError(f"{name} must be positive, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable; see the README's configuration reference."""
+
+    data_dir: Path = Path(".runledger")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_body_bytes: int = 16 * 1024 * 1024
+    max_batch_events: int = 10_000
+    key_cache_seconds: float = 10.0
+    log_level: str = "INFO"
+    graceful_shutdown_seconds: float = 30.0
+    log_env: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Settings from `RUNLEDGER_*` variables and eventsourcing's own variables."""
+        data_dir = Path(env.get("RUNLEDGER_DATA_DIR") or ".runledger")
+        log_env = {k: v for k, v in env.items() if k.startswith(_EVENTSOURCING_PREFIXES)}
+        module = log_env.setdefault("PERSISTENCE_MODULE", SQLITE_MODULE)
+        if module == SQLITE_MODULE:
+            log_env.setdefault("SQLITE_DBNAME", str(data_dir / "log.sqlite"))
+        elif module == POSTGRES_MODULE:
+            log_env.setdefault("POSTGRES_HOST", "127.0.0.1")
+            log_env.setdefault("POSTGRES_PORT", "5432")
+            log_env.setdefault("POSTGRES_USER", "postgres")
+            log_env.setdefault("POSTGRES_PASSWORD", "")
+            log_env.setdefault("POSTGRES_DBNAME", "runledger")
+            # A few pooled connections per replica: ingest runs in a thread pool.
+            log_env.setdefault("POSTGRES_POOL_SIZE", "4")
+            log_env.setdefault("POSTGRES_MAX_OVERFLOW", "8")
+        else:
+            raise ValueError(f"PERSISTENCE_MODULE must be {SQLITE_MODULE} or {POSTGRES_MODULE}, got {module!r}")
+        return cls(
+            data_dir=data_dir,
+            host=env.get("RUNLEDGER_HOST") or "127.0.0.1",
+            port=_int(env, "RUNLEDGER_PORT", 8000),
+            max_body_bytes=_int(env, "RUNLEDGER_MAX_BODY_BYTES", 16 * 1024 * 1024),
+            max_batch_events=_int(env, "RUNLEDGER_MAX_BATCH_EVENTS", 10_000),
+            key_cache_seconds=_float(env, "RUNLEDGER_KEY_CACHE_SECONDS", 10.0),
+            log_level=(env.get("RUNLEDGER_LOG_LEVEL") or "INFO").upper(),
+            graceful_shutdown_seconds=_float(env, "RUNLEDGER_SHUTDOWN_SECONDS", 30.0),
+            log_env=log_env,
+        )
+
+    @property
+    def first_key_path(self) -> Path:
+        """Where the embedded quickstart leaves the first API key."""
+        return self.data_dir / "first-api-key"

@@ -1,0 +1,32 @@
+"""The ingest use case: a request body in, durably logged events and their counts out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from domain.batch import split_body, validate_batch
+from domain.log.port import EventLog
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """Vellum's `count`, and what Runledger adds: what was new, what was a repeat, where."""
+
+    received_count: int
+    accepted_count: int
+    duplicate_count: int
+    log_position: int
+
+
+def ingest(log: EventLog, workspace_id: UUID, body: bytes, *, max_events: int, received_at: datetime) -> IngestResult:
+    """Validate the whole body, then append it; raises before writing anything if it is bad."""
+    batch = validate_batch(split_body(body), max_events)
+    appended = log.append(workspace_id, batch.envelopes, received_at)
+    return IngestResult(
+        received_count=batch.received_count,
+        accepted_count=appended.accepted_count,
+        duplicate_count=appended.duplicate_count + batch.repeated_in_batch_count,
+        log_position=appended.log_position,
+    )

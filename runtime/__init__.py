@@ -1,0 +1,1 @@
+"""Running deployed workflows and the OpenTelemetry bridge into the log."""
