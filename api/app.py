@@ -35,7 +35,13 @@ def create_app(env: Mapping[str, str], settings: Settings | None = None) -> Star
         ledger = open_ledger(settings)
         app.state.ledger = ledger
         app.state.keys = KeyRing(ledger, cache_seconds=settings.key_cache_seconds)
-        log.info("ready", extra={"log": settings.log_env["PERSISTENCE_MODULE"], "log_position": ledger.max_position()})
+        log.info(
+            "ready",
+            extra={
+                "log": settings.log_env["PERSISTENCE_MODULE"],
+                "log_position": ledger.max_position(),
+            },
+        )
         try:
             yield
         finally:

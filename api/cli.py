@@ -47,7 +47,11 @@ def ensure_first_key(settings: Settings) -> None:
             file.write(key + "\n")
         log.info(
             "created the first API key; read it from the file, then keep it somewhere safe",
-            extra={"path": str(path.resolve()), "workspace": info.workspace.name, "key_shown": info.shown},
+            extra={
+                "path": str(path.resolve()),
+                "workspace": info.workspace.name,
+                "key_shown": info.shown,
+            },
         )
     finally:
         ledger.close()
@@ -79,12 +83,17 @@ def keys_command(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         if args.keys_command == "create":
             key, info = keys.create(args.workspace)
             print(key)
-            print(f"workspace {info.workspace.name} ({info.workspace.id}); shown as {info.shown}. "
-                  "This is the only time the key is printed.", file=sys.stderr)
+            print(
+                f"workspace {info.workspace.name} ({info.workspace.id}); shown as {info.shown}. "
+                "This is the only time the key is printed.",
+                file=sys.stderr,
+            )
         elif args.keys_command == "list":
             for info in keys.list():
                 state = "revoked" if info.revoked else "active"
-                print(f"{info.shown}\t{info.workspace.name}\t{info.created_at.isoformat()}\t{state}")
+                print(
+                    f"{info.shown}\t{info.workspace.name}\t{info.created_at.isoformat()}\t{state}"
+                )
         else:
             try:
                 info = keys.revoke(args.shown)
@@ -102,14 +111,22 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="runledger", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
 
-    serve_parser = commands.add_parser("serve", help="serve the API (embedded SQLite log by default)")
-    serve_parser.add_argument("--data", help="data folder (RUNLEDGER_DATA_DIR, default ./.runledger)")
-    serve_parser.add_argument("--host", help="address to listen on (RUNLEDGER_HOST, default 127.0.0.1)")
+    serve_parser = commands.add_parser(
+        "serve", help="serve the API (embedded SQLite log by default)"
+    )
+    serve_parser.add_argument(
+        "--data", help="data folder (RUNLEDGER_DATA_DIR, default ./.runledger)"
+    )
+    serve_parser.add_argument(
+        "--host", help="address to listen on (RUNLEDGER_HOST, default 127.0.0.1)"
+    )
     serve_parser.add_argument("--port", type=int, help="port (RUNLEDGER_PORT, default 8000)")
     serve_parser.set_defaults(handler=serve)
 
     keys_parser = commands.add_parser("keys", help="create, list and revoke API keys")
-    keys_parser.add_argument("--data", help="data folder (RUNLEDGER_DATA_DIR, default ./.runledger)")
+    keys_parser.add_argument(
+        "--data", help="data folder (RUNLEDGER_DATA_DIR, default ./.runledger)"
+    )
     key_commands = keys_parser.add_subparsers(dest="keys_command", required=True)
     create = key_commands.add_parser("create", help="create a key and print it once")
     create.add_argument("--workspace", required=True, help="the workspace the key acts for")

@@ -23,7 +23,9 @@ log = logging.getLogger("runledger.api")
 class ApiError(Exception):
     """An error the API answers with a status and a message of its own."""
 
-    def __init__(self, status_code: int, detail: str, errors: list[FieldError] | None = None) -> None:
+    def __init__(
+        self, status_code: int, detail: str, errors: list[FieldError] | None = None
+    ) -> None:
         self.status_code = status_code
         self.detail = detail
         self.errors = errors or []
@@ -44,13 +46,13 @@ class PayloadTooLarge(ApiError):
         super().__init__(413, f"request body is larger than the limit of {limit} bytes")
 
 
-def error_response(status_code: int, detail: str, errors: list[FieldError] | None = None, **extra: Any) -> Response:
+def error_response(
+    status_code: int, detail: str, errors: list[FieldError] | None = None, **extra: Any
+) -> Response:
     """The one error body shape."""
     body: dict[str, Any] = {"detail": detail}
     if errors:
-        body["errors"] = [
-            {"index": e.index, "field": e.field, "reason": e.reason} for e in errors
-        ]
+        body["errors"] = [{"index": e.index, "field": e.field, "reason": e.reason} for e in errors]
     body.update(extra)
     return Response(orjson.dumps(body), status_code=status_code, media_type="application/json")
 

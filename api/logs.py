@@ -13,7 +13,11 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # Attributes every LogRecord has; anything else was passed as `extra=` and is logged as a field.
-_STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime", "color_message"}
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
+    "message",
+    "asctime",
+    "color_message",
+}
 
 access_log = logging.getLogger("runledger.access")
 

@@ -67,7 +67,9 @@ class Settings:
             log_env.setdefault("POSTGRES_POOL_SIZE", "4")
             log_env.setdefault("POSTGRES_MAX_OVERFLOW", "8")
         else:
-            raise ValueError(f"PERSISTENCE_MODULE must be {SQLITE_MODULE} or {POSTGRES_MODULE}, got {module!r}")
+            raise ValueError(
+                f"PERSISTENCE_MODULE must be {SQLITE_MODULE} or {POSTGRES_MODULE}, got {module!r}"
+            )
         return cls(
             data_dir=data_dir,
             host=env.get("RUNLEDGER_HOST") or "127.0.0.1",

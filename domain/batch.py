@@ -87,7 +87,9 @@ def _expect_end(text: str, end: int) -> None:
 def validate_batch(items: list[tuple[Json, bytes]], max_events: int) -> Batch:
     """Validate every event; raise `InvalidBatch` naming each bad one, so nothing is stored."""
     if len(items) > max_events:
-        raise InvalidBatch([FieldError(None, "", f"a batch holds at most {max_events} events, got {len(items)}")])
+        raise InvalidBatch(
+            [FieldError(None, "", f"a batch holds at most {max_events} events, got {len(items)}")]
+        )
     errors: list[FieldError] = []
     envelopes: list[Envelope] = []
     seen: set[object] = set()

@@ -76,11 +76,15 @@ def _check_parent(parent: object, index: int, errors: list[FieldError]) -> None:
         return
     field = "parent"
     if not isinstance(parent, Mapping):
-        errors.append(FieldError(index, field, f"must be an object or null, got {_type_name(parent)}"))
+        errors.append(
+            FieldError(index, field, f"must be an object or null, got {_type_name(parent)}")
+        )
         return
     for depth, context in enumerate(parent_chain(parent)):
         if depth >= MAX_PARENT_DEPTH:
-            errors.append(FieldError(index, field, f"nests deeper than {MAX_PARENT_DEPTH} contexts"))
+            errors.append(
+                FieldError(index, field, f"nests deeper than {MAX_PARENT_DEPTH} contexts")
+            )
             return
         context_type = context.get("type")
         if not isinstance(context_type, str):
@@ -94,7 +98,9 @@ def _check_parent(parent: object, index: int, errors: list[FieldError]) -> None:
         nested = context.get("parent")
         if nested is not None and not isinstance(nested, Mapping):
             errors.append(
-                FieldError(index, f"{field}.parent", f"must be an object or null, got {_type_name(nested)}")
+                FieldError(
+                    index, f"{field}.parent", f"must be an object or null, got {_type_name(nested)}"
+                )
             )
             return
         field += ".parent"
@@ -136,14 +142,21 @@ def validate_event(event: Json, raw: bytes, index: int) -> Envelope | list[Field
 
     links = event.get("links")
     if links is not None and not isinstance(links, list):
-        errors.append(FieldError(index, "links", f"must be an array or null, got {_type_name(links)}"))
+        errors.append(
+            FieldError(index, "links", f"must be an array or null, got {_type_name(links)}")
+        )
 
     if not isinstance(event.get("body"), Mapping):
-        errors.append(FieldError(index, "body", f"must be an object, got {_type_name(event.get('body'))}"))
+        errors.append(
+            FieldError(index, "body", f"must be an object, got {_type_name(event.get('body'))}")
+        )
 
     if errors:
         return errors
-    assert isinstance(name, str) and event_id and trace_id and span_id
+    assert isinstance(name, str)
+    assert event_id
+    assert trace_id
+    assert span_id
     assert isinstance(timestamp, datetime)
     event_name = EventName(name)
     execution_id = resolve_execution(event_name.is_workflow, span_id, parent)

@@ -27,6 +27,8 @@ _WORKSPACES = uuid5(NAMESPACE_URL, "https://runledger.dev/workspaces")
 _KEYS = uuid5(NAMESPACE_URL, "https://runledger.dev/api-keys")
 KEY_PREFIX = "rl_"
 _SHOWN_CHARS = 11
+# The topic eventsourcing gives ApiKey's creation event (module:qualname of `ApiKey.Issued`).
+_ISSUED_TOPIC = "domain.keys:ApiKey.Issued"
 
 
 def workspace_id_for(name: str) -> UUID:
@@ -120,10 +122,9 @@ class KeyRing:
         if not key.startswith(KEY_PREFIX):
             return None
         try:
-            api_key = self._ledger.repository.get(uuid5(_KEYS, hash_key(key)))
+            api_key: ApiKey = self._ledger.repository.get(uuid5(_KEYS, hash_key(key)))
         except AggregateNotFoundError:
             return None
-        assert isinstance(api_key, ApiKey)
         return None if api_key.revoked else Workspace(api_key.workspace_id, api_key.workspace_name)
 
     def list(self) -> list[KeyInfo]:
@@ -142,14 +143,12 @@ class KeyRing:
         raise UnknownApiKey(f"no active key is shown as {shown!r}")
 
     def _issued(self) -> Iterator[ApiKey]:
-        topic = f"{ApiKey.__module__}:{ApiKey.Issued.__qualname__}"
         position = 0
         while batch := self._ledger.recorder.select_notifications(
-            start=position, limit=1000, topics=[topic], inclusive_of_start=False
+            start=position, limit=1000, topics=[_ISSUED_TOPIC], inclusive_of_start=False
         ):
             for notification in batch:
-                api_key = self._ledger.repository.get(notification.originator_id)
-                assert isinstance(api_key, ApiKey)
+                api_key: ApiKey = self._ledger.repository.get(UUID(str(notification.originator_id)))
                 yield api_key
             position = batch[-1].id
 

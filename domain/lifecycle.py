@@ -113,7 +113,9 @@ def summarize(event: Envelope) -> ExecutionSummary:
     outcome = Outcome(event.timestamp, event.event_id, status) if status else None
     return ExecutionSummary(
         execution_id=event.execution_id,
-        started_at=event.timestamp if is_root and event.name is EventName.WORKFLOW_INITIATED else None,
+        started_at=event.timestamp
+        if is_root and event.name is EventName.WORKFLOW_INITIATED
+        else None,
         last_event_at=event.timestamp,
         streamed=is_root and event.name is EventName.WORKFLOW_STREAMING,
         ran=True,

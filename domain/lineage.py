@@ -37,7 +37,9 @@ def root_workflow_span(parent: Mapping[str, Any] | None) -> UUID | None:
     return root
 
 
-def resolve_execution(is_workflow_event: bool, span_id: UUID, parent: Mapping[str, Any] | None) -> UUID | None:
+def resolve_execution(
+    is_workflow_event: bool, span_id: UUID, parent: Mapping[str, Any] | None
+) -> UUID | None:
     """The execution id for an event, or None when a node event has no workflow above it."""
     root = root_workflow_span(parent)
     if root is not None:

@@ -24,9 +24,14 @@ async def readyz(request: Request) -> Response:
         position = await run_in_threadpool(request.app.state.ledger.max_position)
     except Exception:
         log.exception("readiness check failed")
-        return Response(orjson.dumps({"status": "unavailable", "log": "unreachable"}), status_code=503,
-                        media_type="application/json")
-    return Response(orjson.dumps({"status": "ready", "log_position": position}), media_type="application/json")
+        return Response(
+            orjson.dumps({"status": "unavailable", "log": "unreachable"}),
+            status_code=503,
+            media_type="application/json",
+        )
+    return Response(
+        orjson.dumps({"status": "ready", "log_position": position}), media_type="application/json"
+    )
 
 
 routes = [Route("/healthz", healthz, methods=["GET"]), Route("/readyz", readyz, methods=["GET"])]

@@ -27,7 +27,7 @@ _RECORDERS = {
 _EVENT_TOPICS = sorted(EVENT_NAMES)
 
 
-class Ledger(Application):
+class Ledger(Application[UUID]):
     """Runledger's event log. Configure it with eventsourcing's own variables.
 
     `PERSISTENCE_MODULE` is `eventsourcing.sqlite` (with `SQLITE_DBNAME`) or
@@ -40,12 +40,18 @@ class Ledger(Application):
     def __init__(self, env: Mapping[str, str]) -> None:
         module = env.get("PERSISTENCE_MODULE", SQLITE_MODULE)
         if module not in _RECORDERS:
-            raise ValueError(f"PERSISTENCE_MODULE must be one of {sorted(_RECORDERS)}, got {module!r}")
-        super().__init__({**env, "PERSISTENCE_MODULE": module, "APPLICATION_RECORDER_TOPIC": _RECORDERS[module]})
+            raise ValueError(
+                f"PERSISTENCE_MODULE must be one of {sorted(_RECORDERS)}, got {module!r}"
+            )
+        super().__init__(
+            {**env, "PERSISTENCE_MODULE": module, "APPLICATION_RECORDER_TOPIC": _RECORDERS[module]}
+        )
         self.persistence_module = module
         self._deduping = cast(DedupingRecorder, self.recorder)
 
-    def append(self, workspace_id: UUID, envelopes: Sequence[Envelope], received_at: datetime) -> AppendResult:
+    def append(
+        self, workspace_id: UUID, envelopes: Sequence[Envelope], received_at: datetime
+    ) -> AppendResult:
         """Store the events not stored yet, durably, in one transaction."""
         stored = [
             StoredEvent(
@@ -60,7 +66,9 @@ class Ledger(Application):
         new = [p for p in positions if p is not None]
         # When nothing was new, every event was stored before and sits at or below the log's
         # current end: that is the position a client can wait for.
-        return AppendResult(positions=positions, log_position=max(new) if new else self.max_position())
+        return AppendResult(
+            positions=positions, log_position=max(new) if new else self.max_position()
+        )
 
     def read(self, after: int, limit: int) -> list[LoggedEvent]:
         """Received events after `after`, in log order (the key aggregates' events are skipped)."""

@@ -47,5 +47,7 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
                 cursor.execute(statement, prepare=True)
             self._notify_channel(cursor)
             cursor.execute(self._insert_new_statement, (rows,), prepare=True)
-            inserted = {row["originator_id"]: int(row["notification_id"]) for row in cursor.fetchall()}
+            inserted = {
+                row["originator_id"]: int(row["notification_id"]) for row in cursor.fetchall()
+            }
         return [inserted.get(e.originator_id) for e in stored_events]

@@ -27,7 +27,9 @@ def event_stream_id(workspace_id: UUID, event_id: UUID) -> UUID:
     return uuid5(workspace_id, event_id.hex)
 
 
-def encode_record(workspace_id: UUID, execution_id: UUID, received_at: datetime, raw: bytes) -> bytes:
+def encode_record(
+    workspace_id: UUID, execution_id: UUID, received_at: datetime, raw: bytes
+) -> bytes:
     """The stored state of a received event."""
     header = orjson.dumps(
         {

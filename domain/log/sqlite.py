@@ -18,8 +18,9 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
 
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name)
+        # The table name comes from eventsourcing's configuration, never from a request.
         self._insert_new_statement = (
-            f"INSERT INTO {self.events_table_name} "
+            f"INSERT INTO {self.events_table_name} "  # noqa: S608
             "(originator_id, originator_version, topic, state) VALUES (?,?,?,?) "
             "ON CONFLICT DO NOTHING RETURNING rowid"
         )

@@ -1,0 +1,73 @@
+"""Splitting bodies into events with their exact bytes, and validating a batch whole."""
+
+from __future__ import annotations
+
+import uuid
+
+import orjson
+import pytest
+
+from domain.batch import split_body, validate_batch
+from domain.errors import InvalidBatch, InvalidBody
+from tests.events import execution, workflow_event
+
+
+def test_each_event_keeps_the_exact_bytes_it_was_sent_as() -> None:
+    first = b'{"a": 1,  "b": [1, 2]}'
+    second = '{"name":"caf\u00e9","x":{"y":null}}'.encode()
+    body = b"[\n  " + first + b" ,\n\t" + second + b"\n]\n"
+    items = split_body(body)
+    assert [raw for _, raw in items] == [first, second]
+    assert items[1][0] == {"name": "café", "x": {"y": None}}
+
+
+def test_a_single_object_body_is_one_event() -> None:
+    body = b'  {"k": "v"}  '
+    assert split_body(body) == [({"k": "v"}, b'{"k": "v"}')]
+
+
+def test_an_empty_array_is_no_events() -> None:
+    assert split_body(b"[ ]") == []
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        pytest.param(b"", "empty", id="empty"),
+        pytest.param(b"[1, 2", "not valid JSON", id="unterminated"),
+        pytest.param(b"[1,]", "not valid JSON", id="trailing-comma"),
+        pytest.param(b"[1 2]", "not valid JSON", id="missing-comma"),
+        pytest.param(b"{} {}", "not valid JSON", id="two-values"),
+        pytest.param(b'{"a": NaN}', "not valid JSON", id="nan"),
+        pytest.param(b"\xff\xfe", "not UTF-8", id="not-utf8"),
+    ],
+)
+def test_a_body_that_is_not_json_is_refused(body: bytes, reason: str) -> None:
+    with pytest.raises(InvalidBody, match=reason):
+        split_body(body)
+
+
+def test_one_bad_event_rejects_the_batch_and_names_it_by_index() -> None:
+    events = execution(node_count=1)
+    events[2]["timestamp"] = "not a time"
+    del events[3]["id"]
+    body = orjson.dumps(events)
+    with pytest.raises(InvalidBatch) as raised:
+        validate_batch(split_body(body), max_events=100)
+    assert [(e.index, e.field) for e in raised.value.errors] == [(2, "timestamp"), (3, "id")]
+
+
+def test_the_same_event_twice_in_one_batch_is_kept_once() -> None:
+    event = workflow_event("initiated", str(uuid.uuid4()))
+    other = workflow_event("streaming", event["span_id"])
+    batch = validate_batch(split_body(orjson.dumps([event, other, event])), max_events=100)
+    assert [e.event_id for e in batch.envelopes] == [uuid.UUID(event["id"]), uuid.UUID(other["id"])]
+    assert batch.received_count == 3
+    assert batch.repeated_in_batch_count == 1
+
+
+def test_a_batch_over_the_event_limit_is_refused() -> None:
+    events = execution(node_count=3)
+    with pytest.raises(InvalidBatch, match="1 invalid") as raised:
+        validate_batch(split_body(orjson.dumps(events)), max_events=4)
+    assert "at most 4 events" in raised.value.errors[0].reason

@@ -1,0 +1,154 @@
+"""Validation of each envelope field, and where an event's execution is found."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import pytest
+
+from domain.envelope import Envelope, validate_event
+from domain.errors import FieldError
+from domain.vocabulary import EVENT_NAMES, EventName
+from tests.events import node_event, workflow_context, workflow_event
+
+
+def _validate(event: dict[str, Any]) -> Envelope | list[FieldError]:
+    return validate_event(event, orjson.dumps(event), 0)
+
+
+def _fields(result: Envelope | list[FieldError]) -> list[tuple[str, str]]:
+    assert isinstance(result, list), "expected the event to be refused"
+    return [(e.field, e.reason) for e in result]
+
+
+def test_the_vocabulary_has_vellums_fourteen_names() -> None:
+    assert len(EVENT_NAMES) == 14
+    assert {n.span_name for n in EventName} == {"workflow.execution", "node.execution"}
+
+
+def test_a_root_workflow_event_is_its_own_execution() -> None:
+    execution_id = str(uuid.uuid4())
+    envelope = _validate(workflow_event("initiated", execution_id))
+    assert isinstance(envelope, Envelope)
+    assert envelope.execution_id == uuid.UUID(execution_id)
+    assert envelope.timestamp == datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+def test_a_node_event_belongs_to_the_workflow_above_it() -> None:
+    execution_id = str(uuid.uuid4())
+    envelope = _validate(node_event("fulfilled", execution_id, str(uuid.uuid4())))
+    assert isinstance(envelope, Envelope)
+    assert envelope.execution_id == uuid.UUID(execution_id)
+    assert envelope.parent_span_id == uuid.UUID(execution_id)
+
+
+def test_a_nested_sub_workflow_belongs_to_the_root_execution() -> None:
+    root, node, sub = (str(uuid.uuid4()) for _ in range(3))
+    chain = {"type": "WORKFLOW_NODE", "span_id": node, "parent": workflow_context(root)}
+    event = workflow_event("fulfilled", sub)
+    event["parent"] = chain
+    inner_node = node_event("initiated", root, str(uuid.uuid4()))
+    inner_node["parent"] = workflow_context(sub, parent=chain)
+    for candidate in (event, inner_node):
+        envelope = _validate(candidate)
+        assert isinstance(envelope, Envelope)
+        assert envelope.execution_id == uuid.UUID(root)
+
+
+def test_a_node_event_without_a_workflow_above_it_is_refused() -> None:
+    event = node_event("initiated", str(uuid.uuid4()), str(uuid.uuid4()))
+    event["parent"] = {"type": "EXTERNAL", "span_id": "caller-1", "parent": None}
+    assert _fields(_validate(event)) == [
+        (
+            "parent",
+            "a node event needs a WORKFLOW context in its parent chain to find its execution",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "reason"),
+    [
+        pytest.param(
+            {"name": "workflow.execution.exploded"},
+            "name",
+            "is not a known event name",
+            id="unknown-name",
+        ),
+        pytest.param({"name": None}, "name", "is required", id="missing-name"),
+        pytest.param({"id": None}, "id", "is required", id="missing-id"),
+        pytest.param({"id": "event-1"}, "id", "must be a UUID string", id="non-uuid-id"),
+        pytest.param({"id": 42}, "id", "must be a UUID string", id="numeric-id"),
+        pytest.param(
+            {"timestamp": "yesterday"}, "timestamp", "is not an ISO-8601", id="bad-timestamp"
+        ),
+        pytest.param(
+            {"timestamp": "2026-11-23T12:00:00"},
+            "timestamp",
+            "must carry a time zone",
+            id="naive-timestamp",
+        ),
+        pytest.param(
+            {"timestamp": 1700000000},
+            "timestamp",
+            "must be an ISO-8601 string, got number",
+            id="epoch-timestamp",
+        ),
+        pytest.param({"trace_id": "t"}, "trace_id", "must be a UUID string", id="bad-trace-id"),
+        pytest.param({"span_id": None}, "span_id", "is required", id="missing-span-id"),
+        pytest.param(
+            {"api_version": 2024},
+            "api_version",
+            "must be a string or null",
+            id="numeric-api-version",
+        ),
+        pytest.param({"body": [1]}, "body", "must be an object, got array", id="array-body"),
+        pytest.param({"body": None}, "body", "must be an object, got null", id="missing-body"),
+        pytest.param(
+            {"links": {}}, "links", "must be an array or null, got object", id="object-links"
+        ),
+        pytest.param(
+            {"parent": "root"},
+            "parent",
+            "must be an object or null, got string",
+            id="string-parent",
+        ),
+        pytest.param(
+            {"parent": {"span_id": "x"}}, "parent.type", "is required", id="parent-without-type"
+        ),
+        pytest.param(
+            {"parent": {"type": "WORKFLOW", "span_id": "not-a-uuid"}},
+            "parent.span_id",
+            "must be a UUID",
+            id="bad-workflow-span",
+        ),
+    ],
+)
+def test_a_bad_field_is_named_with_its_reason(
+    change: dict[str, Any], field: str, reason: str
+) -> None:
+    event = {**workflow_event("initiated", str(uuid.uuid4())), **change}
+    errors = _fields(_validate(event))
+    assert any(f == field and reason in r for f, r in errors), errors
+
+
+def test_every_problem_of_an_event_is_reported_not_only_the_first() -> None:
+    errors = _fields(_validate({"name": "nope", "id": "x", "timestamp": "t", "body": 1}))
+    assert {f for f, _ in errors} == {"name", "id", "timestamp", "trace_id", "span_id", "body"}
+
+
+def test_an_event_that_is_not_an_object_is_refused() -> None:
+    assert _fields(validate_event([1, 2], b"[1,2]", 3)) == [
+        ("", "an event must be a JSON object, got array")
+    ]
+
+
+def test_an_endless_parent_chain_is_refused() -> None:
+    parent: dict[str, Any] = {"type": "EXTERNAL", "span_id": "x", "parent": None}
+    for _ in range(200):
+        parent = {"type": "EXTERNAL", "span_id": "x", "parent": parent}
+    event = {**workflow_event("initiated", str(uuid.uuid4())), "parent": parent}
+    assert any("nests deeper" in r for _, r in _fields(_validate(event)))

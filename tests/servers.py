@@ -1,0 +1,116 @@
+"""Real Runledger servers for tests: uvicorn in a thread, or `runledger serve` in a process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+from api.app import create_app, open_ledger
+from api.settings import Settings
+from domain.keys import KeyRing
+
+
+@dataclass(frozen=True)
+class RunningServer:
+    """A server a test can talk to over HTTP."""
+
+    base_url: str
+    api_key: str
+    env: Mapping[str, str]
+
+    def headers(self) -> dict[str, str]:
+        return {"X-API-KEY": self.api_key, "Content-Type": "application/json"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def create_key(env: Mapping[str, str], workspace: str = "tests") -> str:
+    """A new API key in the log the env names (the server need not run)."""
+    ledger = open_ledger(Settings.from_env(env))
+    try:
+        key, _ = KeyRing(ledger).create(workspace)
+        return key
+    finally:
+        ledger.close()
+
+
+def wait_until_ready(base_url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{base_url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"server at {base_url} not ready after {timeout}s")
+        time.sleep(0.05)
+
+
+@contextmanager
+def server_in_thread(env: Mapping[str, str]) -> Iterator[RunningServer]:
+    """The real app under uvicorn on a free port, in this process."""
+    port = free_port()
+    key = create_key(env)
+    config = uvicorn.Config(
+        create_app(env), host="127.0.0.1", port=port, log_config=None, access_log=False
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ready(base_url)
+        yield RunningServer(base_url, key, env)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+class ServerProcess:
+    """`runledger serve` as a child process, so a test can kill it the hard way."""
+
+    def __init__(self, env: Mapping[str, str], log_path: Path) -> None:
+        self.env = dict(env)
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = {**os.environ, **self.env, "RUNLEDGER_PORT": str(self.port)}
+        with open(self.log_path, "ab") as log_file:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "api.cli", "serve"],
+                env=env,
+                stdout=log_file,
+                stderr=log_file,
+            )
+        wait_until_ready(self.base_url)
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def stop(self) -> int:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=60)
