@@ -1,0 +1,41 @@
+# The README's commands. `.ci/run` calls `make test`; nothing here is CI-only.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup run test lint typecheck pytest bench bench-quick clean
+
+# One virtualenv with the package (editable) and its dev tools; rebuilt when pyproject changes.
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+setup: $(VENV)/.installed
+
+## Set up, then serve on the embedded default (SQLite log + chDB under ./.runledger).
+run: setup
+	$(BIN)/runledger serve
+
+## Set up, then lint, type-check and run every test.
+test: setup lint typecheck pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy
+
+pytest: setup
+	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python -m bench.ingest
+
+bench-quick: setup
+	$(BIN)/python -m bench.ingest --quick
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
