@@ -8,6 +8,7 @@ on are checked here.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,7 +16,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.errors import FieldError
-from domain.lineage import MAX_PARENT_DEPTH, parent_chain, resolve_execution
+from domain.lineage import MAX_PARENT_DEPTH, parent_chain
 from domain.vocabulary import EVENT_NAMES, WORKFLOW_CONTEXT_TYPE, EventName
 
 Json = Any
@@ -41,13 +42,17 @@ class Envelope:
     raw: bytes
 
 
+# A canonical UUID string. Checked with a regex first because `UUID(str)` costs ~2 µs and
+# most of an event's ids (its parent chain) only need checking, not an object.
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def _is_uuid(value: object) -> bool:
+    return isinstance(value, str) and _UUID.fullmatch(value) is not None
+
+
 def _uuid(value: object) -> UUID | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return UUID(value)
-    except ValueError:
-        return None
+    return UUID(value) if _is_uuid(value) else None  # type: ignore[arg-type]
 
 
 def _timestamp(value: object) -> datetime | str:
@@ -71,28 +76,32 @@ def _type_name(value: object) -> str:
     )
 
 
-def _check_parent(parent: object, index: int, errors: list[FieldError]) -> None:
+def _check_parent(parent: object, index: int, errors: list[FieldError]) -> str | None:
+    """Check the context chain; return the span id of its outermost WORKFLOW context."""
     if parent is None:
-        return
+        return None
     field = "parent"
     if not isinstance(parent, Mapping):
         errors.append(
             FieldError(index, field, f"must be an object or null, got {_type_name(parent)}")
         )
-        return
+        return None
+    root: str | None = None
     for depth, context in enumerate(parent_chain(parent)):
         if depth >= MAX_PARENT_DEPTH:
             errors.append(
                 FieldError(index, field, f"nests deeper than {MAX_PARENT_DEPTH} contexts")
             )
-            return
+            return None
         context_type = context.get("type")
         if not isinstance(context_type, str):
             errors.append(FieldError(index, f"{field}.type", "is required and must be a string"))
         span_id = context.get("span_id")
         if context_type in _SPAN_CONTEXT_TYPES:
-            if _uuid(span_id) is None:
+            if not _is_uuid(span_id):
                 errors.append(FieldError(index, f"{field}.span_id", "must be a UUID string"))
+            elif context_type == WORKFLOW_CONTEXT_TYPE:
+                root = span_id
         elif not isinstance(span_id, str):
             errors.append(FieldError(index, f"{field}.span_id", "is required and must be a string"))
         nested = context.get("parent")
@@ -102,8 +111,9 @@ def _check_parent(parent: object, index: int, errors: list[FieldError]) -> None:
                     index, f"{field}.parent", f"must be an object or null, got {_type_name(nested)}"
                 )
             )
-            return
+            return None
         field += ".parent"
+    return root
 
 
 def validate_event(event: Json, raw: bytes, index: int) -> Envelope | list[FieldError]:
@@ -138,7 +148,7 @@ def validate_event(event: Json, raw: bytes, index: int) -> Envelope | list[Field
         errors.append(FieldError(index, "span_id", "is required and must be a UUID string"))
 
     parent = event.get("parent")
-    _check_parent(parent, index, errors)
+    root_workflow_span = _check_parent(parent, index, errors)
 
     links = event.get("links")
     if links is not None and not isinstance(links, list):
@@ -159,8 +169,13 @@ def validate_event(event: Json, raw: bytes, index: int) -> Envelope | list[Field
     assert span_id
     assert isinstance(timestamp, datetime)
     event_name = EventName(name)
-    execution_id = resolve_execution(event_name.is_workflow, span_id, parent)
-    if execution_id is None:
+    # The execution is the outermost WORKFLOW above the event (domain.lineage explains why);
+    # a workflow event with none above it is the root itself.
+    if root_workflow_span is not None:
+        execution_id = UUID(root_workflow_span)
+    elif event_name.is_workflow:
+        execution_id = span_id
+    else:
         return [
             FieldError(
                 index,
@@ -168,7 +183,7 @@ def validate_event(event: Json, raw: bytes, index: int) -> Envelope | list[Field
                 "a node event needs a WORKFLOW context in its parent chain to find its execution",
             )
         ]
-    parent_span_id = _uuid(parent.get("span_id")) if isinstance(parent, Mapping) else None
+    parent_span = parent.get("span_id") if isinstance(parent, Mapping) else None
     return Envelope(
         event_id=event_id,
         name=event_name,
@@ -176,7 +191,7 @@ def validate_event(event: Json, raw: bytes, index: int) -> Envelope | list[Field
         api_version=api_version,
         trace_id=trace_id,
         span_id=span_id,
-        parent_span_id=parent_span_id,
+        parent_span_id=_uuid(parent_span),
         execution_id=execution_id,
         raw=raw,
     )
