@@ -11,10 +11,15 @@ from starlette.middleware import Middleware
 
 from api.errors import EXCEPTION_HANDLERS
 from api.logs import AccessLogMiddleware
-from api.routes import events, health
+from api.routes import events, executions, health
 from api.settings import Settings
 from domain.keys import KeyRing
 from domain.log.ledger import SQLITE_MODULE, Ledger
+from projections.clickhouse import connect
+from projections.migrations import apply_migrations
+from projections.queries import ExecutionQueries
+from projections.runner import ProjectionRunner
+from projections.store import ClickHouseStore
 
 log = logging.getLogger("runledger.api")
 
@@ -33,24 +38,39 @@ def create_app(env: Mapping[str, str], settings: Settings | None = None) -> Star
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         ledger = open_ledger(settings)
+        # The writer and the readers get clients of their own: calls on one client serialise.
+        writer = connect(settings.clickhouse_url, settings.clickhouse_database)
+        reader = connect(settings.clickhouse_url, settings.clickhouse_database)
+        apply_migrations(writer)
+        runner = ProjectionRunner(ledger, ClickHouseStore(writer))
+        if settings.projector == "thread":
+            runner.start()
         app.state.ledger = ledger
         app.state.keys = KeyRing(ledger, cache_seconds=settings.key_cache_seconds)
+        app.state.runner = runner
+        app.state.queries = ExecutionQueries(reader)
         log.info(
             "ready",
             extra={
                 "log": settings.log_env["PERSISTENCE_MODULE"],
                 "log_position": ledger.max_position(),
+                "clickhouse": settings.clickhouse_url.split("@")[-1],
+                "projector": settings.projector,
             },
         )
         try:
             yield
         finally:
-            # Requests have drained by now (uvicorn waits for them), so closing loses nothing.
+            # Requests have drained by now (uvicorn waits for them), so closing loses nothing;
+            # the runner finishes its batch and resumes from its tracking row next start.
+            runner.stop()
+            writer.close()
+            reader.close()
             ledger.close()
             log.info("stopped")
 
     app = Starlette(
-        routes=[*health.routes, *events.routes],
+        routes=[*health.routes, *events.routes, *executions.routes],
         middleware=[Middleware(AccessLogMiddleware)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,

@@ -48,6 +48,10 @@ class Settings:
     log_level: str = "INFO"
     graceful_shutdown_seconds: float = 30.0
     log_env: Mapping[str, str] = field(default_factory=dict)
+    clickhouse_url: str = "chdb://.runledger/clickhouse"
+    clickhouse_database: str = "runledger"
+    projector: str = "thread"
+    read_wait_seconds: float = 10.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -70,8 +74,16 @@ class Settings:
             raise ValueError(
                 f"PERSISTENCE_MODULE must be {SQLITE_MODULE} or {POSTGRES_MODULE}, got {module!r}"
             )
+        projector = env.get("RUNLEDGER_PROJECTOR") or "thread"
+        if projector not in ("thread", "off"):
+            raise ValueError(f"RUNLEDGER_PROJECTOR must be 'thread' or 'off', got {projector!r}")
         return cls(
             data_dir=data_dir,
+            clickhouse_url=env.get("RUNLEDGER_CLICKHOUSE_URL")
+            or f"chdb://{(data_dir / 'clickhouse').resolve()}",
+            clickhouse_database=env.get("RUNLEDGER_CLICKHOUSE_DATABASE") or "runledger",
+            projector=projector,
+            read_wait_seconds=_float(env, "RUNLEDGER_READ_WAIT_SECONDS", 10.0),
             host=env.get("RUNLEDGER_HOST") or "127.0.0.1",
             port=_int(env, "RUNLEDGER_PORT", 8000),
             max_body_bytes=_int(env, "RUNLEDGER_MAX_BODY_BYTES", 16 * 1024 * 1024),

@@ -38,6 +38,17 @@ class ExecutionStatus(StrEnum):
     REJECTED = "REJECTED"
 
 
+def status_of(outcome: ExecutionStatus | None, streamed: bool, ran: bool) -> ExecutionStatus:
+    """The status rule, on the summary's parts (projections hold them as aggregate columns)."""
+    if outcome is not None:
+        return outcome
+    if streamed:
+        return ExecutionStatus.STREAMING
+    if ran:
+        return ExecutionStatus.INITIATED
+    return ExecutionStatus.PENDING
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class Outcome:
     """A terminal event of the root span; ordering picks the one that counts."""
@@ -62,13 +73,7 @@ class ExecutionSummary:
     @property
     def status(self) -> ExecutionStatus:
         """The status a client polling the execution sees."""
-        if self.outcome is not None:
-            return self.outcome.status
-        if self.streamed:
-            return ExecutionStatus.STREAMING
-        if self.ran:
-            return ExecutionStatus.INITIATED
-        return ExecutionStatus.PENDING
+        return status_of(self.outcome.status if self.outcome else None, self.streamed, self.ran)
 
     @property
     def has_conflicting_outcomes(self) -> bool:

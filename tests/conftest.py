@@ -61,13 +61,35 @@ def postgres_ready() -> None:
     pytest.skip(f"{reason}; start it (see README) or these PostgreSQL tests stay skipped")
 
 
+@pytest.fixture(scope="session")
+def clickhouse_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One chDB engine path for the whole test process (chDB allows one per process).
+
+    Set RUNLEDGER_TEST_CLICKHOUSE_URL to an http(s):// server to run against it instead.
+    """
+    server = os.environ.get("RUNLEDGER_TEST_CLICKHOUSE_URL")
+    if server:
+        return server
+    return f"chdb://{tmp_path_factory.mktemp('chdb')}"
+
+
 @pytest.fixture
-def postgres_env(postgres_ready: None) -> Iterator[dict[str, str]]:
+def clickhouse_env(clickhouse_url: str) -> dict[str, str]:
+    """A ClickHouse database of this test's own on the shared engine."""
+    return {
+        "RUNLEDGER_CLICKHOUSE_URL": clickhouse_url,
+        "RUNLEDGER_CLICKHOUSE_DATABASE": f"rl_test_{uuid.uuid4().hex[:12]}",
+    }
+
+
+@pytest.fixture
+def postgres_env(postgres_ready: None, clickhouse_env: dict[str, str]) -> Iterator[dict[str, str]]:
     """Env for a PostgreSQL log in a schema of its own, dropped afterwards."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
     with pg_connect(PG_TEST_DATABASE) as conn:
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
     yield {
+        **clickhouse_env,
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
         "POSTGRES_DBNAME": PG_TEST_DATABASE,
         "POSTGRES_HOST": PG["host"],
@@ -81,9 +103,9 @@ def postgres_env(postgres_ready: None) -> Iterator[dict[str, str]]:
 
 
 @pytest.fixture
-def sqlite_env(tmp_path: Path) -> dict[str, str]:
+def sqlite_env(tmp_path: Path, clickhouse_env: dict[str, str]) -> dict[str, str]:
     """Env for the embedded default: a SQLite log in a fresh data folder."""
-    return {"RUNLEDGER_DATA_DIR": str(tmp_path / "data")}
+    return {**clickhouse_env, "RUNLEDGER_DATA_DIR": str(tmp_path / "data")}
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

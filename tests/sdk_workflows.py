@@ -8,8 +8,9 @@ and sub-workflow events included.
 """
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
+from uuid import UUID
 
 from pydantic import TypeAdapter
 from vellum.client.types import WorkflowEvent
@@ -307,3 +308,22 @@ SDK_WORKFLOWS: dict[str, Callable[[], list[Event]]] = {
     "map": lambda: run_workflow_events(MapWorkflow, count=20),
 }
 """Zero-argument runs of each workflow, keyed by a readable id for parametrized tests."""
+
+
+def _has_workflow_context(parent: Mapping[str, Any] | None) -> bool:
+    while parent is not None:
+        if parent.get("type") == "WORKFLOW":
+            return True
+        parent = parent.get("parent")
+    return False
+
+
+def root_execution(events: list[Event]) -> UUID:
+    """The span of the run's outermost `workflow.execution.initiated`: no WORKFLOW above it."""
+    roots = [
+        e
+        for e in events
+        if e["name"] == "workflow.execution.initiated" and not _has_workflow_context(e["parent"])
+    ]
+    assert len(roots) == 1, [e["span_id"] for e in roots]
+    return UUID(roots[0]["span_id"])

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import uvicorn
+from vellum import Vellum, VellumEnvironment
 
 from api.app import create_app, open_ledger
 from api.settings import Settings
@@ -96,6 +97,9 @@ class ServerProcess:
 
     def start(self) -> None:
         env = {**os.environ, **self.env, "RUNLEDGER_PORT": str(self.port)}
+        if env.get("RUNLEDGER_CLICKHOUSE_URL", "chdb://").startswith("chdb://"):
+            # The test process holds the shared chDB path; a child needs an engine of its own.
+            env["RUNLEDGER_CLICKHOUSE_URL"] = f"chdb://{self.log_path.parent / 'chdb-server'}"
         with open(self.log_path, "ab") as log_file:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "api.cli", "serve"],
@@ -114,3 +118,15 @@ class ServerProcess:
         assert self.process is not None
         self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout=60)
+
+
+@contextmanager
+def vellum_client(server: RunningServer) -> Iterator[Vellum]:
+    """vellum-ai's client aimed at the server, on an HTTP client closed afterwards."""
+    base = server.base_url
+    with httpx.Client(timeout=60) as http:
+        yield Vellum(
+            api_key=server.api_key,
+            environment=VellumEnvironment(default=base, predict=base, documents=base),
+            httpx_client=http,
+        )

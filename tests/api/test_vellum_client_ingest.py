@@ -8,22 +8,18 @@ events go to the server the way a Vellum deployment would send them: parsed into
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from typing import Any
 from uuid import UUID
 
-import httpx
 import orjson
 import pytest
-from vellum import Vellum, VellumEnvironment
+from vellum import Vellum
 from vellum.client.types import EventCreateResponse, WorkflowEvent
 
 from api.app import open_ledger
 from api.settings import Settings
 from domain.log.port import LoggedEvent
-from tests.sdk_workflows import SDK_WORKFLOWS, Event, to_models
-from tests.servers import RunningServer
+from tests.sdk_workflows import SDK_WORKFLOWS, Event, root_execution, to_models
+from tests.servers import RunningServer, vellum_client
 
 BATCH_SIZE = 4
 
@@ -36,18 +32,6 @@ OUTCOMES = {name: "workflow.execution.fulfilled" for name in WORKFLOW_EXECUTIONS
 }
 
 WORKFLOWS = [pytest.param(name, id=name) for name in SDK_WORKFLOWS]
-
-
-@contextmanager
-def _client(server: RunningServer) -> Iterator[Vellum]:
-    """vellum-ai's client aimed at the server, on an HTTP client closed afterwards."""
-    base = server.base_url
-    with httpx.Client(timeout=60) as http:
-        yield Vellum(
-            api_key=server.api_key,
-            environment=VellumEnvironment(default=base, predict=base, documents=base),
-            httpx_client=http,
-        )
 
 
 def _batches(models: list[WorkflowEvent]) -> list[WorkflowEvent | list[WorkflowEvent]]:
@@ -80,31 +64,12 @@ def _log(server: RunningServer) -> list[LoggedEvent]:
         ledger.close()
 
 
-def _has_workflow_context(parent: Mapping[str, Any] | None) -> bool:
-    while parent is not None:
-        if parent.get("type") == "WORKFLOW":
-            return True
-        parent = parent.get("parent")
-    return False
-
-
-def _root_execution(events: list[Event]) -> UUID:
-    """The span of the run's outermost `workflow.execution.initiated`: no WORKFLOW above it."""
-    roots = [
-        e
-        for e in events
-        if e["name"] == "workflow.execution.initiated" and not _has_workflow_context(e["parent"])
-    ]
-    assert len(roots) == 1, [e["span_id"] for e in roots]
-    return UUID(roots[0]["span_id"])
-
-
 def _run(name: str) -> list[Event]:
     """One run of the named workflow, checked to have the shape the tests rely on."""
     events = SDK_WORKFLOWS[name]()
     initiated = [e for e in events if e["name"] == "workflow.execution.initiated"]
     assert len(initiated) == WORKFLOW_EXECUTIONS[name]
-    root = str(_root_execution(events))
+    root = str(root_execution(events))
     assert [e["name"] for e in events if e["span_id"] == root][-1] == OUTCOMES[name]
     assert len({e["id"] for e in events}) == len(events)
     return events
@@ -115,20 +80,20 @@ def _logged_ids(log: list[LoggedEvent]) -> Counter[str]:
 
 
 @pytest.mark.parametrize("name", WORKFLOWS)
-def test_each_sdk_event_is_logged_once_under_its_root_execution(
+def test_each_sdk_event_is_logged_once_under_itsroot_execution(
     server: RunningServer, name: str
 ) -> None:
     events = _run(name)
     requests = _batches(to_models(events))
     assert any(not isinstance(r, list) for r in requests)
 
-    with _client(server) as client:
+    with vellum_client(server) as client:
         answers = _post_all(client, requests)
 
     assert answers == [(_size(r), _size(r), 0) for r in requests]
     log = _log(server)
     assert _logged_ids(log) == Counter({e["id"]: 1 for e in events})
-    root = _root_execution(events)
+    root = root_execution(events)
     assert {e.execution_id for e in log} == {root}
     # What the client sent, and the log kept, is what the SDK emitted, field for field.
     by_id = {e["id"]: e for e in events}
@@ -142,7 +107,7 @@ def test_nested_workflow_events_carry_the_root_execution_not_the_subworkflows(
     server: RunningServer,
 ) -> None:
     events = _run("nested")
-    root = _root_execution(events)
+    root = root_execution(events)
     inner = {
         UUID(e["span_id"])
         for e in events
@@ -157,7 +122,7 @@ def test_nested_workflow_events_carry_the_root_execution_not_the_subworkflows(
     }
     assert len(inner_ids) >= 4  # the sub-workflow's own events and its two nodes' events
 
-    with _client(server) as client:
+    with vellum_client(server) as client:
         _post_all(client, _batches(to_models(events)))
 
     logged = {str(orjson.loads(e.raw)["id"]): e.execution_id for e in _log(server)}
@@ -166,9 +131,9 @@ def test_nested_workflow_events_carry_the_root_execution_not_the_subworkflows(
 
 def test_a_failing_run_logs_the_root_workflows_rejection(server: RunningServer) -> None:
     events = _run("failing")
-    root = _root_execution(events)
+    root = root_execution(events)
 
-    with _client(server) as client:
+    with vellum_client(server) as client:
         _post_all(client, _batches(to_models(events)))
 
     rejected = [
@@ -184,7 +149,7 @@ def test_a_failing_run_logs_the_root_workflows_rejection(server: RunningServer) 
 def test_redelivered_batches_change_nothing(server: RunningServer, name: str) -> None:
     events = _run(name)
     requests = _batches(to_models(events))
-    with _client(server) as client:
+    with vellum_client(server) as client:
         _post_all(client, requests)
         before = _log(server)
         assert len(before) == len(events)
@@ -203,10 +168,10 @@ def test_a_run_sent_with_every_event_twice_in_one_request_is_stored_once(
     models = to_models(events)
     doubled = [model for model in models for _ in range(2)]
 
-    with _client(server) as client:
+    with vellum_client(server) as client:
         answer = _counts(client.events.create(request=doubled))
 
     assert answer == (2 * len(events), len(events), len(events))
     log = _log(server)
     assert _logged_ids(log) == Counter({e["id"]: 1 for e in events})
-    assert {e.execution_id for e in log} == {_root_execution(events)}
+    assert {e.execution_id for e in log} == {root_execution(events)}

@@ -1,0 +1,69 @@
+"""The read side: plain SQL over the projections (clickhouse/queries), no domain objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import orjson
+from clickhouse_connect.driver.client import Client
+
+from domain.lifecycle import ExecutionStatus, status_of
+from projections.clickhouse import query_text
+
+_STATUS = query_text("execution_status")
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    # chDB hands DateTime64(6, 'UTC') back without its zone; it is UTC by the column's type.
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def _json(raw: str) -> Any:
+    return orjson.loads(raw) if raw else None
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionStatusView:
+    """What the status endpoint answers."""
+
+    execution_id: UUID
+    status: ExecutionStatus
+    outputs: dict[str, Any] | None
+    error: dict[str, Any] | None
+    started_at: datetime | None
+    last_event_at: datetime | None
+    last_position: int
+    has_conflicting_outcomes: bool
+    workflow_name: str
+
+
+class ExecutionQueries:
+    """Named read queries; give it a client of its own (calls on one client serialise)."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def status(self, workspace_id: UUID, execution_id: UUID) -> ExecutionStatusView | None:
+        """The execution's status summary, or None when the workspace has no such execution."""
+        result = self._client.query(
+            _STATUS, parameters={"workspace_id": workspace_id, "execution_id": execution_id}
+        )
+        row = dict(zip(result.column_names, result.result_rows[0], strict=True))
+        if not row["row_count"]:
+            return None
+        outcome_status, outputs, error = row["outcome"]
+        outcome = ExecutionStatus(outcome_status) if outcome_status else None
+        return ExecutionStatusView(
+            execution_id=execution_id,
+            status=status_of(outcome, bool(row["streamed"]), ran=True),
+            outputs=_json(outputs) if outcome is ExecutionStatus.FULFILLED else None,
+            error=_json(error) if outcome is ExecutionStatus.REJECTED else None,
+            started_at=_utc(row["started_at"]),
+            last_event_at=_utc(row["last_event_at"]),
+            last_position=int(row["last_position"]),
+            has_conflicting_outcomes=row["outcome_status_count"] > 1,
+            workflow_name=row["workflow_name"],
+        )

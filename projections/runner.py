@@ -1,0 +1,137 @@
+"""Follows the log in order, in batches, into a projection store.
+
+NOTES.md measured eventsourcing's own `ProjectionRunner` at ~46 events/s into ClickHouse (one
+insert, so one part, per event). This loop reads the recorder a batch at a time instead and
+writes each batch as one insert per table. It also knows how far the log has been made
+visible, so a client can wait for the position its ingest answered (read-your-writes).
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from domain.log import EventLog
+from projections.store import ProjectionStore
+
+log = logging.getLogger("runledger.projections")
+
+
+@dataclass(frozen=True, slots=True)
+class Lag:
+    """Seconds from an event's receipt to its visibility in the projection, over recent events."""
+
+    p50_seconds: float | None
+    p99_seconds: float | None
+    samples_count: int
+
+
+class ProjectionRunner:
+    """Applies the log to a store batch by batch; one runner per store (one writer)."""
+
+    def __init__(
+        self,
+        log_: EventLog,
+        store: ProjectionStore,
+        batch_size: int = 5000,
+        idle_seconds: float = 0.5,
+    ) -> None:
+        self._log = log_
+        self._store = store
+        self._batch_size = batch_size
+        self._idle_seconds = idle_seconds
+        self._position = store.position()
+        self._visible = self._position
+        self._changed = threading.Condition()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lags: deque[float] = deque(maxlen=10_000)
+        self.last_error: str | None = None
+
+    @property
+    def visible_position(self) -> int:
+        """Every log record at or below this position is reflected in the store."""
+        return self._visible
+
+    def run_once(self) -> int:
+        """Apply the next batch; returns how many events it held."""
+        # Read the head first: if the batch comes back short, everything up to the head was in
+        # it (log positions commit in order), including non-event records the read skips.
+        head = self._log.max_position()
+        events = self._log.read(after=self._position, limit=self._batch_size)
+        if events:
+            self._store.apply(events)
+            self._position = events[-1].position
+            now = datetime.now(UTC)
+            self._lags.extend((now - e.received_at).total_seconds() for e in events[-100:])
+        visible = self._position if len(events) == self._batch_size else max(head, self._position)
+        with self._changed:
+            self._visible = max(self._visible, visible)
+            self._changed.notify_all()
+        return len(events)
+
+    def catch_up(self) -> int:
+        """Apply batches until the log has no more; returns how many events that was."""
+        total = 0
+        while count := self.run_once():
+            total += count
+        return total
+
+    def wait_for(self, position: int, timeout: float) -> bool:
+        """Block until `position` is visible or the timeout passes; True if it is visible."""
+        deadline = time.monotonic() + timeout
+        self.wake()
+        with self._changed:
+            while self._visible < position:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._changed.wait(remaining)
+        return True
+
+    def lag(self) -> Lag:
+        """Receipt-to-visibility lag of the most recent events."""
+        samples = sorted(self._lags)
+        if not samples:
+            return Lag(None, None, 0)
+        p99 = samples[min(len(samples) - 1, int(len(samples) * 0.99))]
+        return Lag(statistics.median(samples), p99, len(samples))
+
+    def wake(self) -> None:
+        """Tell the thread there is something new in the log (ingest calls this)."""
+        self._wake.set()
+
+    def start(self) -> None:
+        """Follow the log in a daemon thread until `stop`."""
+        self._thread = threading.Thread(target=self._follow, name="projection-runner", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Finish the batch in hand and stop."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _follow(self) -> None:
+        while not self._stop.is_set():
+            try:
+                if self.run_once() == self._batch_size:
+                    continue  # more is waiting
+                self.last_error = None
+            except Exception as error:
+                # Keep following: a ClickHouse hiccup must not stop projections for good; the
+                # batch is retried from the same position, which apply() makes safe.
+                self.last_error = f"{type(error).__name__}: {error}"
+                log.exception(
+                    "projection batch failed; retrying", extra={"position": self._position}
+                )
+                self._stop.wait(1.0)
+            self._wake.wait(self._idle_seconds)
+            self._wake.clear()

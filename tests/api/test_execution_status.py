@@ -1,0 +1,111 @@
+"""`GET /v1/workflows/executions/{id}/status` through vellum-ai's own client and models."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from vellum.client.core.api_error import ApiError
+from vellum.client.types import CheckWorkflowExecutionStatusResponse
+
+from tests.events import execution, node_event, workflow_event
+from tests.sdk_workflows import SDK_WORKFLOWS, Event, root_execution, to_models
+from tests.servers import RunningServer, create_key, vellum_client
+
+EXPECTED = {
+    "linear": "FULFILLED",
+    "failing": "REJECTED",
+    "parallel": "FULFILLED",
+    "nested": "FULFILLED",
+    "map": "FULFILLED",
+}
+
+
+def _post(server: RunningServer, events: list[Event], key: str | None = None) -> int:
+    """Post raw events; returns the log position to wait for."""
+    headers = {**server.headers(), **({"X-API-KEY": key} if key else {})}
+    response = httpx.post(
+        server.base_url + "/monitoring/v1/events", content=orjson.dumps(events), headers=headers
+    )
+    assert response.status_code == 200, response.text
+    position: int = response.json()["log_position"]
+    return position
+
+
+def _status(
+    server: RunningServer, execution_id: Any, position: int
+) -> CheckWorkflowExecutionStatusResponse:
+    with vellum_client(server) as client:
+        return client.workflows.workflow_execution_status(
+            str(execution_id),
+            request_options={"additional_query_parameters": {"min_log_position": position}},
+        )
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, id=n) for n in SDK_WORKFLOWS])
+def test_the_official_client_reads_the_status_of_sdk_runs(server: RunningServer, name: str) -> None:
+    events = SDK_WORKFLOWS[name]()
+    root = root_execution(events)
+    with vellum_client(server) as client:
+        answer = client.events.create(request=to_models(events))
+    position = int((answer.model_extra or {})["log_position"])
+    status = _status(server, root, position)
+    assert status.status == EXPECTED[name]
+    assert status.execution_id == str(root)
+    assert status.execution_detail_url == f"{server.base_url}/v1/workflow-executions/{root}/detail"
+    fulfilled = [
+        e
+        for e in events
+        if e["span_id"] == str(root) and e["name"] == "workflow.execution.fulfilled"
+    ]
+    if status.status == "FULFILLED":
+        assert status.outputs == fulfilled[0]["body"]["outputs"]
+        assert status.error is None
+    else:
+        assert status.outputs is None
+        assert status.error is not None
+        assert status.error.code == "USER_DEFINED_ERROR"
+        assert status.error.message
+
+
+def test_status_follows_the_lifecycle_as_events_arrive(server: RunningServer) -> None:
+    ex = str(uuid.uuid4())
+    node = str(uuid.uuid4())
+    assert (
+        _status(server, ex, _post(server, [node_event("initiated", ex, node, 5)])).status
+        == "INITIATED"
+    )
+    assert (
+        _status(server, ex, _post(server, [workflow_event("streaming", ex, 7)])).status
+        == "STREAMING"
+    )
+    fulfilled = workflow_event("fulfilled", ex, 20)
+    fulfilled["body"]["outputs"] = {"answer": 42}
+    assert _status(server, ex, _post(server, [fulfilled])).outputs == {"answer": 42}
+    # A late initiated, and a contradictory later rejection, change nothing.
+    late = [workflow_event("initiated", ex, 0), workflow_event("rejected", ex, 30)]
+    status = _status(server, ex, _post(server, late))
+    assert status.status == "FULFILLED"
+    assert status.outputs == {"answer": 42}
+
+
+def test_an_unknown_or_foreign_execution_is_a_404(server: RunningServer) -> None:
+    events = execution(node_count=1)
+    position = _post(server, events, key=create_key(server.env, workspace="someone-else"))
+    for execution_id in (events[0]["span_id"], str(uuid.uuid4())):
+        with pytest.raises(ApiError) as raised:
+            _status(server, execution_id, position)
+        assert raised.value.status_code == 404
+
+
+def test_a_malformed_execution_id_or_position_is_a_400(server: RunningServer) -> None:
+    for path in (
+        "/v1/workflows/executions/not-a-uuid/status",
+        f"/v1/workflows/executions/{uuid.uuid4()}/status?min_log_position=x",
+    ):
+        response = httpx.get(server.base_url + path, headers=server.headers())
+        assert response.status_code == 400
+        assert response.json()["detail"]
