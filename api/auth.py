@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from api.errors import Unauthorized
@@ -10,13 +11,15 @@ from domain.keys import KeyRing, Workspace
 API_KEY_HEADER = "x-api-key"
 
 
-def require_workspace(request: Request) -> Workspace:
+async def require_workspace(request: Request) -> Workspace:
     """The workspace of the request's key; 401 when the key is missing or not accepted."""
     key = request.headers.get(API_KEY_HEADER)
     if not key:
         raise Unauthorized("the X-API-KEY header is required")
     keys: KeyRing = request.app.state.keys
-    workspace = keys.authenticate(key)
+    hit = keys.cached(key)
+    # A cache miss reads the log: off the event loop, where it may wait behind writers.
+    workspace = hit if hit is not False else await run_in_threadpool(keys.authenticate, key)
     if workspace is None:
         raise Unauthorized("the X-API-KEY is not a valid key")
     return workspace

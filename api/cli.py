@@ -123,15 +123,20 @@ def parser() -> argparse.ArgumentParser:
     serve_parser.add_argument("--port", type=int, help="port (RUNLEDGER_PORT, default 8000)")
     serve_parser.set_defaults(handler=serve)
 
-    keys_parser = commands.add_parser("keys", help="create, list and revoke API keys")
-    keys_parser.add_argument(
-        "--data", help="data folder (RUNLEDGER_DATA_DIR, default ./.runledger)"
+    # --data goes before or after the key subcommand (`keys --data D list`, `keys list --data D`);
+    # SUPPRESS keeps the subcommand's parser from resetting a value given before it.
+    data = argparse.ArgumentParser(add_help=False)
+    data.add_argument("--data", default=argparse.SUPPRESS, help="data folder (RUNLEDGER_DATA_DIR)")
+    keys_parser = commands.add_parser(
+        "keys", help="create, list and revoke API keys", parents=[data]
     )
     key_commands = keys_parser.add_subparsers(dest="keys_command", required=True)
-    create = key_commands.add_parser("create", help="create a key and print it once")
+    create = key_commands.add_parser("create", help="create a key, print it once", parents=[data])
     create.add_argument("--workspace", required=True, help="the workspace the key acts for")
-    key_commands.add_parser("list", help="list keys (never the secrets)")
-    revoke = key_commands.add_parser("revoke", help="revoke a key by its shown prefix")
+    key_commands.add_parser("list", help="list keys (never the secrets)", parents=[data])
+    revoke = key_commands.add_parser(
+        "revoke", help="revoke a key by its shown prefix", parents=[data]
+    )
     revoke.add_argument("shown", help="the prefix `keys list` shows")
     keys_parser.set_defaults(handler=keys_command)
     return root
@@ -140,7 +145,12 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `runledger` console script."""
     args = parser().parse_args(argv)
-    code: int = args.handler(args, os.environ)
+    try:
+        code: int = args.handler(args, os.environ)
+    except (ValueError, OSError) as error:
+        # Bad settings or arguments: one line, not a traceback.
+        print(f"runledger: {error}", file=sys.stderr)
+        return 2
     return code
 
 

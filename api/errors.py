@@ -11,8 +11,9 @@ import uuid
 from typing import Any
 
 import orjson
+from eventsourcing.persistence import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from domain.errors import FieldError, InvalidBatch, InvalidBody
@@ -78,7 +79,27 @@ async def handle_invalid_body(request: Request, exc: Exception) -> Response:
 
 async def handle_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    return error_response(exc.status_code, str(exc.detail))
+    response = error_response(exc.status_code, str(exc.detail))
+    if exc.headers:
+        response.headers.update(exc.headers)  # e.g. the Allow header of a 405
+    return response
+
+
+async def handle_client_disconnect(request: Request, exc: Exception) -> Response:
+    # The client went away mid-body: nothing was stored and nobody reads the answer.
+    log.info("client disconnected before sending the whole body", extra={"path": request.url.path})
+    return error_response(400, "the client disconnected before the body was complete")
+
+
+async def handle_log_unavailable(request: Request, exc: Exception) -> Response:
+    # The log is busy or unreachable: nothing of the request was stored, and trying again
+    # shortly is the right move for a sender that retries (the Vellum SDK does).
+    log.warning("event log unavailable", extra={"path": request.url.path, "error": repr(exc)})
+    response = error_response(
+        503, "the event log is unavailable; nothing was stored, retry shortly"
+    )
+    response.headers["Retry-After"] = "1"
+    return response
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
@@ -88,6 +109,10 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {
+    ClientDisconnect: handle_client_disconnect,
+    # eventsourcing wraps driver errors: pool timeouts, lost connections, lock timeouts.
+    OperationalError: handle_log_unavailable,
+    InterfaceError: handle_log_unavailable,
     ApiError: handle_api_error,
     InvalidBatch: handle_invalid_batch,
     InvalidBody: handle_invalid_body,

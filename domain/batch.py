@@ -12,6 +12,8 @@ import json
 import re
 from dataclasses import dataclass
 
+import orjson
+
 from domain.envelope import Envelope, Json, validate_event
 from domain.errors import FieldError, InvalidBatch, InvalidBody
 
@@ -34,7 +36,7 @@ class Batch:
     repeated_in_batch_count: int
 
 
-def split_body(body: bytes) -> list[tuple[Json, bytes]]:
+def split_body(body: bytes, max_events: int) -> list[tuple[Json, bytes]]:
     """Each event of a body (one object, or an array of them) with the bytes it was sent as."""
     try:
         text = body.decode("utf-8")
@@ -43,12 +45,29 @@ def split_body(body: bytes) -> list[tuple[Json, bytes]]:
     start = _skip_whitespace(text, 0)
     if start == len(text):
         raise InvalidBody("body is empty; send one event object or an array of them")
+    # orjson is the gate: everything downstream reads events with it, so what it refuses (lone
+    # surrogates, 1e999, nesting past 1024) must be refused here, not stored. It is also fast
+    # enough to count the events before the slower, offset-tracking walk.
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise InvalidBody(f"body is not valid JSON: {error}") from None
+    if isinstance(parsed, list) and len(parsed) > max_events:
+        raise InvalidBatch(
+            [
+                FieldError(
+                    None, "body", f"a batch holds at most {max_events} events, got {len(parsed)}"
+                )
+            ]
+        )
     try:
         if text[start] != "[":
             value, end = _DECODER.raw_decode(text, start)
             _expect_end(text, end)
             return [(value, text[start:end].encode())]
         return _split_array(text, start + 1)
+    except RecursionError:
+        raise InvalidBody("body nests too deeply to be an event") from None
     except ValueError as error:
         raise InvalidBody(f"body is not valid JSON: {error}") from None
 
@@ -84,12 +103,8 @@ def _expect_end(text: str, end: int) -> None:
         raise ValueError(f"extra data after the JSON value at character {rest}")
 
 
-def validate_batch(items: list[tuple[Json, bytes]], max_events: int) -> Batch:
+def validate_batch(items: list[tuple[Json, bytes]]) -> Batch:
     """Validate every event; raise `InvalidBatch` naming each bad one, so nothing is stored."""
-    if len(items) > max_events:
-        raise InvalidBatch(
-            [FieldError(None, "", f"a batch holds at most {max_events} events, got {len(items)}")]
-        )
     errors: list[FieldError] = []
     envelopes: list[Envelope] = []
     seen: set[object] = set()

@@ -65,7 +65,10 @@ def _timestamp(value: object) -> datetime | str:
         return f"is not an ISO-8601 date-time: {value[:40]!r}"
     if parsed.tzinfo is None:
         return "must carry a time zone (for example 'Z')"
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        return f"is out of range in UTC: {value[:40]!r}"
 
 
 def _type_name(value: object) -> str:
@@ -97,7 +100,7 @@ def _check_parent(parent: object, index: int, errors: list[FieldError]) -> str |
         if not isinstance(context_type, str):
             errors.append(FieldError(index, f"{field}.type", "is required and must be a string"))
         span_id = context.get("span_id")
-        if context_type in _SPAN_CONTEXT_TYPES:
+        if isinstance(context_type, str) and context_type in _SPAN_CONTEXT_TYPES:
             if not _is_uuid(span_id):
                 errors.append(FieldError(index, f"{field}.span_id", "must be a UUID string"))
             elif context_type == WORKFLOW_CONTEXT_TYPE:
@@ -114,6 +117,31 @@ def _check_parent(parent: object, index: int, errors: list[FieldError]) -> str |
             return None
         field += ".parent"
     return root
+
+
+def _check_links(links: object, index: int, errors: list[FieldError]) -> None:
+    """Links are kept as sent, but each must be a Vellum SpanLink in shape."""
+    if links is None:
+        return
+    if not isinstance(links, list):
+        errors.append(
+            FieldError(index, "links", f"must be an array or null, got {_type_name(links)}")
+        )
+        return
+    for position, link in enumerate(links):
+        field = f"links[{position}]"
+        if not isinstance(link, Mapping):
+            errors.append(FieldError(index, field, f"must be an object, got {_type_name(link)}"))
+            continue
+        for key in ("trace_id", "type"):
+            if not isinstance(link.get(key), str):
+                errors.append(
+                    FieldError(index, f"{field}.{key}", "is required and must be a string")
+                )
+        if not isinstance(link.get("span_context"), Mapping):
+            errors.append(
+                FieldError(index, f"{field}.span_context", "is required and must be an object")
+            )
 
 
 def validate_event(event: Json, raw: bytes, index: int) -> Envelope | list[FieldError]:
@@ -150,11 +178,7 @@ def validate_event(event: Json, raw: bytes, index: int) -> Envelope | list[Field
     parent = event.get("parent")
     root_workflow_span = _check_parent(parent, index, errors)
 
-    links = event.get("links")
-    if links is not None and not isinstance(links, list):
-        errors.append(
-            FieldError(index, "links", f"must be an array or null, got {_type_name(links)}")
-        )
+    _check_links(event.get("links"), index, errors)
 
     if not isinstance(event.get("body"), Mapping):
         errors.append(

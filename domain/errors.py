@@ -34,9 +34,5 @@ class InvalidBody(RunledgerError):
         super().__init__(reason)
 
 
-class UnknownWorkspace(RunledgerError):
-    """A command named a workspace that has no keys."""
-
-
 class UnknownApiKey(RunledgerError):
     """A key id given to revoke matches no key."""

@@ -24,7 +24,7 @@ def ingest(
     log: EventLog, workspace_id: UUID, body: bytes, *, max_events: int, received_at: datetime
 ) -> IngestResult:
     """Validate the whole body, then append it; raises before writing anything if it is bad."""
-    batch = validate_batch(split_body(body), max_events)
+    batch = validate_batch(split_body(body, max_events))
     appended = log.append(workspace_id, batch.envelopes, received_at)
     return IngestResult(
         received_count=batch.received_count,

@@ -15,10 +15,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate, event
+from eventsourcing.utils import get_topic
 
 from domain.errors import UnknownApiKey
 from domain.log.ledger import Ledger
@@ -27,8 +29,6 @@ _WORKSPACES = uuid5(NAMESPACE_URL, "https://runledger.dev/workspaces")
 _KEYS = uuid5(NAMESPACE_URL, "https://runledger.dev/api-keys")
 KEY_PREFIX = "rl_"
 _SHOWN_CHARS = 11
-# The topic eventsourcing gives ApiKey's creation event (module:qualname of `ApiKey.Issued`).
-_ISSUED_TOPIC = "domain.keys:ApiKey.Issued"
 
 
 def workspace_id_for(name: str) -> UUID:
@@ -63,6 +63,10 @@ class ApiKey(Aggregate):
         self.revoked = True
 
 
+# Derived, not spelled out: if the class moves, listing keys must still find them.
+_ISSUED_TOPIC = get_topic(ApiKey.Issued)  # type: ignore[attr-defined]
+
+
 @dataclass(frozen=True, slots=True)
 class Workspace:
     """The workspace a request acts for."""
@@ -91,7 +95,10 @@ class KeyRing:
     def __init__(self, ledger: Ledger, cache_seconds: float = 10.0) -> None:
         self._ledger = ledger
         self._cache_seconds = cache_seconds
-        self._cache: dict[str, tuple[float, Workspace | None]] = {}
+        # Keyed by hash, so the secrets do not sit in memory. Unknown keys get a smaller cache
+        # of their own: a client guessing keys must not evict the keys that work.
+        self._known: dict[str, tuple[float, Workspace]] = {}
+        self._unknown: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def create(self, workspace_name: str) -> tuple[str, KeyInfo]:
@@ -104,18 +111,35 @@ class KeyRing:
         self._ledger.save(api_key)
         return key, self._info(api_key)
 
-    def authenticate(self, key: str) -> Workspace | None:
-        """The workspace of a valid key, or None."""
+    def cached(self, key: str) -> Workspace | Literal[False] | None:
+        """The workspace if the key was checked recently, None if it was refused, else False."""
+        key_hash = hash_key(key)
         now = time.monotonic()
         with self._lock:
-            cached = self._cache.get(key)
-        if cached is not None and now - cached[0] < self._cache_seconds:
-            return cached[1]
+            known = self._known.get(key_hash)
+            if known is not None and now - known[0] < self._cache_seconds:
+                return known[1]
+            refused = self._unknown.get(key_hash)
+            if refused is not None and now - refused < self._cache_seconds:
+                return None
+        return False
+
+    def authenticate(self, key: str) -> Workspace | None:
+        """The workspace of a valid key, or None (reads the log unless cached)."""
+        hit = self.cached(key)
+        if hit is not False:
+            return hit
         workspace = self._load(key)
+        now = time.monotonic()
         with self._lock:
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[key] = (now, workspace)
+            if workspace is None:
+                if len(self._unknown) >= 1_000:
+                    self._unknown.clear()
+                self._unknown[hash_key(key)] = now
+            else:
+                if len(self._known) >= 100_000:
+                    self._known.clear()
+                self._known[hash_key(key)] = (now, workspace)
         return workspace
 
     def _load(self, key: str) -> Workspace | None:
@@ -138,7 +162,7 @@ class KeyRing:
                 api_key.revoke()
                 self._ledger.save(api_key)
                 with self._lock:
-                    self._cache.clear()
+                    self._known.clear()
                 return self._info(api_key)
         raise UnknownApiKey(f"no active key is shown as {shown!r}")
 

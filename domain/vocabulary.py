@@ -28,22 +28,8 @@ class EventName(StrEnum):
         """True for the `workflow.execution.*` names."""
         return self.value.startswith("workflow.")
 
-    @property
-    def span_name(self) -> str:
-        """`workflow.execution` or `node.execution`: the kind of span the event belongs to."""
-        return self.value.rsplit(".", 1)[0]
-
 
 EVENT_NAMES: frozenset[str] = frozenset(name.value for name in EventName)
-
-TERMINAL_EVENT_NAMES: frozenset[EventName] = frozenset(
-    {
-        EventName.WORKFLOW_FULFILLED,
-        EventName.WORKFLOW_REJECTED,
-        EventName.NODE_FULFILLED,
-        EventName.NODE_REJECTED,
-    }
-)
 
 # The parent-context type that names a workflow span; the outermost one in an event's
 # parent chain is the execution the event belongs to (DESIGN.md §2, "Identity").

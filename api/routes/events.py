@@ -17,7 +17,7 @@ from domain.ingest import ingest
 
 async def create_events(request: Request) -> Response:
     """Validate the whole batch, append it durably, then acknowledge with the counts."""
-    workspace = require_workspace(request)
+    workspace = await require_workspace(request)
     settings = request.app.state.settings
     body = await read_limited_body(request, settings.max_body_bytes)
     # Parsing and the blocking append run off the event loop; the answer is sent only after

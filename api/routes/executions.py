@@ -45,7 +45,7 @@ async def _wait_for_requested_position(request: Request) -> None:
 
 async def execution_status(request: Request) -> Response:
     """`GET /v1/workflows/executions/{execution_id}/status`: the Prime summary."""
-    workspace = require_workspace(request)
+    workspace = await require_workspace(request)
     execution_id = _execution_id(request)
     await _wait_for_requested_position(request)
     queries: ExecutionQueries = request.app.state.queries

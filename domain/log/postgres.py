@@ -50,4 +50,6 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             inserted = {
                 row["originator_id"]: int(row["notification_id"]) for row in cursor.fetchall()
             }
-        return [inserted.get(e.originator_id) for e in stored_events]
+        # pop: when one call holds the same key twice (a group commit of two requests), only
+        # the first is new; the second is a duplicate, as it would be in a later call.
+        return [inserted.pop(e.originator_id, None) for e in stored_events]

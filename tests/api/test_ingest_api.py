@@ -198,3 +198,22 @@ def test_an_unknown_route_is_a_json_404(server: RunningServer) -> None:
     response = httpx.get(server.base_url + "/nope", headers=server.headers())
     assert response.status_code == 404
     assert response.json() == {"detail": "Not Found"}
+
+
+def test_what_the_sender_sent_is_stored_byte_for_byte(server: RunningServer) -> None:
+    first, second = (workflow_event("initiated", str(uuid.uuid4())) for _ in range(2))
+    # Pretty-printed, escaped and non-ASCII forms must survive exactly, not re-encoded.
+    raw_first = orjson.dumps(first, option=orjson.OPT_INDENT_2).replace(
+        b'"body": {', b'"body" :{"t": "caf\\u00e9 \\/ \xc3\xa9\\n",'
+    )
+    raw_second = orjson.dumps(second).replace(b",", b" ,\r\n\t")
+    body = b"\r\n [ " + raw_first + b" ,\n" + raw_second + b"\t]\n"
+    assert _post(server, body).status_code == 200
+    assert _logged_raws(server) == [raw_first, raw_second]
+
+
+def test_a_wrong_method_is_a_405_naming_the_allowed_one(server: RunningServer) -> None:
+    response = httpx.get(server.base_url + EVENTS, headers=server.headers())
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+    assert response.json()["detail"]

@@ -6,6 +6,8 @@ import uuid
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from domain.batch import split_body, validate_batch
 from domain.errors import InvalidBatch, InvalidBody
@@ -16,18 +18,18 @@ def test_each_event_keeps_the_exact_bytes_it_was_sent_as() -> None:
     first = b'{"a": 1,  "b": [1, 2]}'
     second = '{"name":"caf\u00e9","x":{"y":null}}'.encode()
     body = b"[\n  " + first + b" ,\n\t" + second + b"\n]\n"
-    items = split_body(body)
+    items = split_body(body, max_events=100)
     assert [raw for _, raw in items] == [first, second]
     assert items[1][0] == {"name": "café", "x": {"y": None}}
 
 
 def test_a_single_object_body_is_one_event() -> None:
     body = b'  {"k": "v"}  '
-    assert split_body(body) == [({"k": "v"}, b'{"k": "v"}')]
+    assert split_body(body, max_events=100) == [({"k": "v"}, b'{"k": "v"}')]
 
 
 def test_an_empty_array_is_no_events() -> None:
-    assert split_body(b"[ ]") == []
+    assert split_body(b"[ ]", max_events=100) == []
 
 
 @pytest.mark.parametrize(
@@ -44,7 +46,7 @@ def test_an_empty_array_is_no_events() -> None:
 )
 def test_a_body_that_is_not_json_is_refused(body: bytes, reason: str) -> None:
     with pytest.raises(InvalidBody, match=reason):
-        split_body(body)
+        split_body(body, max_events=100)
 
 
 def test_one_bad_event_rejects_the_batch_and_names_it_by_index() -> None:
@@ -53,14 +55,14 @@ def test_one_bad_event_rejects_the_batch_and_names_it_by_index() -> None:
     del events[3]["id"]
     body = orjson.dumps(events)
     with pytest.raises(InvalidBatch) as raised:
-        validate_batch(split_body(body), max_events=100)
+        validate_batch(split_body(body, max_events=100))
     assert [(e.index, e.field) for e in raised.value.errors] == [(2, "timestamp"), (3, "id")]
 
 
 def test_the_same_event_twice_in_one_batch_is_kept_once() -> None:
     event = workflow_event("initiated", str(uuid.uuid4()))
     other = workflow_event("streaming", event["span_id"])
-    batch = validate_batch(split_body(orjson.dumps([event, other, event])), max_events=100)
+    batch = validate_batch(split_body(orjson.dumps([event, other, event]), max_events=100))
     assert [e.event_id for e in batch.envelopes] == [uuid.UUID(event["id"]), uuid.UUID(other["id"])]
     assert batch.received_count == 3
     assert batch.repeated_in_batch_count == 1
@@ -69,5 +71,63 @@ def test_the_same_event_twice_in_one_batch_is_kept_once() -> None:
 def test_a_batch_over_the_event_limit_is_refused() -> None:
     events = execution(node_count=3)
     with pytest.raises(InvalidBatch, match="1 invalid") as raised:
-        validate_batch(split_body(orjson.dumps(events)), max_events=4)
+        validate_batch(split_body(orjson.dumps(events), max_events=4))
     assert "at most 4 events" in raised.value.errors[0].reason
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        pytest.param(b"[" * 3000 + b"]" * 3000, "not valid JSON", id="deep-nesting"),
+        pytest.param(
+            b"[" + b'{"a": ' * 1000 + b"1" + b"}" * 1000 + b"]",
+            "nest|not valid JSON",
+            id="deep-objects",
+        ),
+        pytest.param(b'[{"id": "\\ud800"}]', "not valid JSON", id="lone-surrogate"),
+        pytest.param(b'[{"n": 1e999}]', "not valid JSON", id="infinite-number"),
+    ],
+)
+def test_bodies_orjson_cannot_read_are_refused_not_stored(body: bytes, reason: str) -> None:
+    with pytest.raises(InvalidBody, match=reason):
+        split_body(body, max_events=100)
+
+
+def test_the_event_limit_is_checked_before_the_slow_walk() -> None:
+    with pytest.raises(InvalidBatch) as raised:
+        split_body(b"[" + b",".join([b"0"] * 101) + b"]", max_events=100)
+    assert raised.value.errors[0].field == "body"
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False)
+    | st.text(),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.binary(max_size=200),
+        json_values.map(orjson.dumps),
+        st.lists(json_values, max_size=5).map(orjson.dumps),
+        st.lists(
+            st.fixed_dictionaries({"id": st.text(), "name": st.text(), "body": json_values}),
+            max_size=3,
+        ).map(orjson.dumps),
+    )
+)
+def test_any_body_is_either_events_or_a_clean_refusal(body: bytes) -> None:
+    try:
+        batch = validate_batch(split_body(body, max_events=100))
+    except (InvalidBody, InvalidBatch):
+        return
+    for envelope in batch.envelopes:
+        assert isinstance(orjson.loads(envelope.raw), dict)

@@ -26,7 +26,7 @@ def _fields(result: Envelope | list[FieldError]) -> list[tuple[str, str]]:
 
 def test_the_vocabulary_has_vellums_fourteen_names() -> None:
     assert len(EVENT_NAMES) == 14
-    assert {n.span_name for n in EventName} == {"workflow.execution", "node.execution"}
+    assert sum(n.is_workflow for n in EventName) == 7
 
 
 def test_a_root_workflow_event_is_its_own_execution() -> None:
@@ -152,3 +152,50 @@ def test_an_endless_parent_chain_is_refused() -> None:
         parent = {"type": "EXTERNAL", "span_id": "x", "parent": parent}
     event = {**workflow_event("initiated", str(uuid.uuid4())), "parent": parent}
     assert any("nests deeper" in r for _, r in _fields(_validate(event)))
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "reason"),
+    [
+        pytest.param(
+            {"timestamp": "0001-01-01T00:00:00+01:00"},
+            "timestamp",
+            "out of range",
+            id="before-year-one",
+        ),
+        pytest.param(
+            {"timestamp": "9999-12-31T23:59:59-01:00"}, "timestamp", "out of range", id="after-9999"
+        ),
+        pytest.param(
+            {"parent": {"type": ["WORKFLOW"], "span_id": "x"}},
+            "parent.type",
+            "must be a string",
+            id="list-type",
+        ),
+        pytest.param(
+            {"parent": {"type": {"a": 1}, "span_id": "x"}},
+            "parent.type",
+            "must be a string",
+            id="object-type",
+        ),
+        pytest.param({"links": [1]}, "links[0]", "must be an object", id="number-link"),
+        pytest.param(
+            {"links": [{"type": "TRIGGERED_BY"}]},
+            "links[0].trace_id",
+            "is required",
+            id="link-without-trace",
+        ),
+        pytest.param(
+            {"links": [{"type": "TRIGGERED_BY", "trace_id": "t"}]},
+            "links[0].span_context",
+            "is required",
+            id="link-without-context",
+        ),
+    ],
+)
+def test_hostile_fields_are_refused_with_a_reason_not_a_crash(
+    change: dict[str, Any], field: str, reason: str
+) -> None:
+    event = {**workflow_event("initiated", str(uuid.uuid4())), **change}
+    errors = _fields(_validate(event))
+    assert any(f == field and reason in r for f, r in errors), errors

@@ -22,7 +22,7 @@ NOW = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)
 
 
 def _envelopes(events: list[dict[str, object]]) -> list[Envelope]:
-    return validate_batch(split_body(orjson.dumps(events)), max_events=10_000).envelopes
+    return validate_batch(split_body(orjson.dumps(events), max_events=10_000)).envelopes
 
 
 def _all(ledger: Ledger) -> list[tuple[int, bytes]]:
@@ -160,3 +160,11 @@ def test_concurrent_overlapping_appends_store_each_event_once(ledger: Ledger) ->
     raws = Counter(raw for _, raw in _all(ledger))
     assert raws == Counter(e.raw for e in envelopes)
     assert sum(accepted) == len(envelopes)
+
+
+def test_one_insert_holding_the_same_event_twice_stores_it_once(ledger: Ledger) -> None:
+    # A group commit can put two requests carrying the same event into one insert.
+    event = StoredEvent(uuid.uuid4(), 1, "workflow.execution.initiated", b"{}\n{}")
+    positions = ledger._deduping.insert_new_events([event, event])
+    assert positions[0] is not None
+    assert positions[1] is None
