@@ -16,6 +16,7 @@ from api.settings import Settings
 from domain.keys import KeyRing
 from domain.log.ledger import SQLITE_MODULE, Ledger
 from projections.clickhouse import connect
+from projections.detail import ExecutionDetails
 from projections.migrations import apply_migrations
 from projections.queries import ExecutionQueries
 from projections.runner import ProjectionRunner
@@ -49,6 +50,7 @@ def create_app(env: Mapping[str, str], settings: Settings | None = None) -> Star
         app.state.keys = KeyRing(ledger, cache_seconds=settings.key_cache_seconds)
         app.state.runner = runner
         app.state.queries = ExecutionQueries(reader)
+        app.state.details = ExecutionDetails(reader, app.state.queries)
         log.info(
             "ready",
             extra={

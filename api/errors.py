@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from domain.errors import FieldError, InvalidBatch, InvalidBody
+from domain.errors import ExecutionNotFound, FieldError, InvalidBatch, InvalidBody, InvalidCursor
 
 log = logging.getLogger("runledger.api")
 
@@ -77,6 +77,16 @@ async def handle_invalid_body(request: Request, exc: Exception) -> Response:
     return error_response(400, exc.reason, [FieldError(None, "body", exc.reason)])
 
 
+async def handle_not_found(request: Request, exc: Exception) -> Response:
+    # Another workspace's execution is a 404 too, never a 403 (DESIGN.md §2).
+    return error_response(404, str(exc))
+
+
+async def handle_invalid_cursor(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, InvalidCursor)
+    return error_response(400, str(exc), [FieldError(None, exc.field, exc.reason)])
+
+
 async def handle_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     response = error_response(exc.status_code, str(exc.detail))
@@ -114,6 +124,8 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     OperationalError: handle_log_unavailable,
     InterfaceError: handle_log_unavailable,
     ApiError: handle_api_error,
+    ExecutionNotFound: handle_not_found,
+    InvalidCursor: handle_invalid_cursor,
     InvalidBatch: handle_invalid_batch,
     InvalidBody: handle_invalid_body,
     HTTPException: handle_http_exception,

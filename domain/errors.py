@@ -36,3 +36,19 @@ class InvalidBody(RunledgerError):
 
 class UnknownApiKey(RunledgerError):
     """A key id given to revoke matches no key."""
+
+
+class ExecutionNotFound(RunledgerError):
+    """No such execution in the asking workspace (another workspace's is not found either)."""
+
+    def __init__(self, execution_id: object) -> None:
+        super().__init__(f"no workflow execution {execution_id} in this workspace")
+
+
+class InvalidCursor(RunledgerError):
+    """A paging cursor that does not point into the execution being paged."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{field} {reason}")

@@ -16,7 +16,7 @@ from projections.clickhouse import query_text
 _STATUS = query_text("execution_status")
 
 
-def _utc(value: datetime | None) -> datetime | None:
+def utc(value: datetime | None) -> datetime | None:
     # chDB hands DateTime64(6, 'UTC') back without its zone; it is UTC by the column's type.
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
@@ -61,8 +61,8 @@ class ExecutionQueries:
             status=status_of(outcome, bool(row["streamed"]), ran=True),
             outputs=_json(outputs) if outcome is ExecutionStatus.FULFILLED else None,
             error=_json(error) if outcome is ExecutionStatus.REJECTED else None,
-            started_at=_utc(row["started_at"]),
-            last_event_at=_utc(row["last_event_at"]),
+            started_at=utc(row["started_at"]),
+            last_event_at=utc(row["last_event_at"]),
             last_position=int(row["last_position"]),
             has_conflicting_outcomes=row["outcome_status_count"] > 1,
             workflow_name=row["workflow_name"],

@@ -1,4 +1,4 @@
-"""Execution reads: Vellum's status endpoint."""
+"""Execution reads: Vellum's status and detail endpoints."""
 
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ from starlette.routing import Route
 
 from api.auth import require_workspace
 from api.errors import ApiError
+from api.vellum_shapes import detail_json
+from domain.errors import ExecutionNotFound, InvalidCursor
+from projections.detail import ExecutionDetails
 from projections.queries import ExecutionQueries
 from projections.runner import ProjectionRunner
 
@@ -51,8 +54,7 @@ async def execution_status(request: Request) -> Response:
     queries: ExecutionQueries = request.app.state.queries
     view = await run_in_threadpool(queries.status, workspace.id, execution_id)
     if view is None:
-        # Another workspace's execution is a 404 too, never a 403 (DESIGN.md §2).
-        raise ApiError(404, f"no workflow execution {execution_id} in this workspace")
+        raise ExecutionNotFound(execution_id)
     error = None
     if view.error is not None:
         error = {"message": view.error.get("message"), "code": view.error.get("code")}
@@ -67,6 +69,47 @@ async def execution_status(request: Request) -> Response:
     return Response(orjson.dumps(body), media_type="application/json")
 
 
+DEFAULT_SPAN_LIMIT = 100
+MAX_SPAN_LIMIT = 1000
+
+
+def _span_limit(request: Request) -> int:
+    raw = request.query_params.get("span_limit")
+    if raw is None or raw == "":
+        return DEFAULT_SPAN_LIMIT
+    try:
+        limit = int(raw)
+    except ValueError:
+        raise InvalidCursor("span_limit", f"must be an integer, got {raw[:40]!r}") from None
+    if not 1 <= limit <= MAX_SPAN_LIMIT:
+        raise InvalidCursor("span_limit", f"must be between 1 and {MAX_SPAN_LIMIT}, got {limit}")
+    return limit
+
+
+def _prev_span_id(request: Request) -> UUID | None:
+    raw = request.query_params.get("prev_span_id")
+    if raw is None or raw == "":
+        return None
+    try:
+        return UUID(raw)
+    except ValueError:
+        raise InvalidCursor("prev_span_id", f"must be a UUID, got {raw[:60]!r}") from None
+
+
+async def execution_detail(request: Request) -> Response:
+    """`GET /v1/workflow-executions/{execution_id}/detail?prev_span_id=&span_limit=`."""
+    workspace = await require_workspace(request)
+    execution_id = _execution_id(request)
+    limit, prev_span_id = _span_limit(request), _prev_span_id(request)
+    await _wait_for_requested_position(request)
+    details: ExecutionDetails = request.app.state.details
+    page = await run_in_threadpool(details.page, workspace.id, execution_id, prev_span_id, limit)
+    return Response(
+        orjson.dumps(detail_json(str(execution_id), page)), media_type="application/json"
+    )
+
+
 routes = [
     Route("/v1/workflows/executions/{execution_id}/status", execution_status, methods=["GET"]),
+    Route("/v1/workflow-executions/{execution_id}/detail", execution_detail, methods=["GET"]),
 ]

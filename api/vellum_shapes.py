@@ -1,0 +1,78 @@
+"""Read models in Vellum's wire shapes (vellum-ai's pydantic models are the contract)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from projections.detail import DetailPage, SpanView
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def _fragment(raw: str) -> orjson.Fragment | None:
+    # Stored JSON goes out as it is: no parse and re-encode of payloads on the read path.
+    return orjson.Fragment(raw) if raw else None
+
+
+def vellum_values(raw: str) -> list[dict[str, Any]]:
+    """A `{name: value}` object as Vellum's typed `ExecutionVellumValue`s."""
+    values = orjson.loads(raw) if raw else None
+    if not isinstance(values, dict):
+        return []
+    typed = []
+    for name, value in values.items():
+        if isinstance(value, str):
+            kind = "STRING"
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            kind = "NUMBER"
+        else:
+            kind = "JSON"
+        typed.append({"id": name, "name": name, "type": kind, "value": value})
+    return typed
+
+
+def span_json(span: SpanView) -> dict[str, Any]:
+    """A `WorkflowExecutionSpan` or `NodeExecutionSpan`.
+
+    Vellum's models require `end_ts` even for a span still running; such a span carries the
+    time of its latest event there, and Runledger's `status` field says RUNNING.
+    """
+    id_field = "workflow_id" if span.kind == "workflow.execution" else "node_id"
+    start = span.start_ts or span.first_ts
+    return {
+        "name": span.kind,
+        "span_id": str(span.span_id),
+        "parent_span_id": str(span.parent_span_id) if span.parent_span_id else None,
+        "start_ts": _iso(start),
+        "end_ts": _iso(span.end_ts or span.last_ts or start),
+        "status": span.status,
+        "attributes": {"label": span.label, id_field: span.definition_id},
+        "events": [orjson.Fragment(event) for event in span.events],
+        "usage_result": None,
+    }
+
+
+def detail_json(execution_id: str, page: DetailPage) -> dict[str, Any]:
+    """A `WorkflowExecutionDetail` for one page, plus Runledger's `has_more`."""
+    root, summary = page.root, page.summary
+    start = (root.start_ts if root else None) or summary.started_at or summary.last_event_at
+    ended = root is not None and root.status != "RUNNING"
+    return {
+        "span_id": execution_id,
+        "parent_context": _fragment(page.parent_context),
+        "start": _iso(start),
+        "end": _iso(root.end_ts) if ended and root else None,
+        "inputs": vellum_values(root.inputs) if root else [],
+        "outputs": vellum_values(root.outputs) if root else [],
+        "error": _fragment(root.error) if root and root.status == "REJECTED" else None,
+        "usage_results": None,
+        "spans": [span_json(span) for span in page.spans],
+        "state": _fragment(page.state),
+        "status": summary.status.value,
+        "has_more": page.has_more,
+    }
