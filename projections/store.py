@@ -60,10 +60,11 @@ class ClickHouseStore:
             "events", rows.columns, column_names=EVENT_COLUMNS, column_oriented=True
         )
         self._order_new_spans(rows.first_positions)
+        self._track(events[-1].position)
+
+    def _track(self, position: int) -> None:
         self._client.insert(
-            "tracking",
-            [[self.name, events[-1].position]],
-            column_names=["projection_name", "position"],
+            "tracking", [[self.name, position]], column_names=["projection_name", "position"]
         )
 
     def _order_new_spans(self, first_positions: dict[SpanKey, int]) -> None:

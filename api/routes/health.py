@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from projections.runner import ProjectionRunner
 
 log = logging.getLogger("runledger.api")
 
@@ -19,19 +22,28 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    """Readiness: the log answers; reports its newest position."""
+    """Readiness: the log answers. Also how far projections are and how stale they run."""
     try:
         position = await run_in_threadpool(request.app.state.ledger.max_position)
     except Exception:
         log.exception("readiness check failed")
-        return Response(
-            orjson.dumps({"status": "unavailable", "log": "unreachable"}),
-            status_code=503,
-            media_type="application/json",
-        )
-    return Response(
-        orjson.dumps({"status": "ready", "log_position": position}), media_type="application/json"
-    )
+        unavailable = {"status": "unavailable", "log": "unreachable"}
+        return Response(orjson.dumps(unavailable), status_code=503, media_type="application/json")
+    runner: ProjectionRunner = request.app.state.runner
+    lag = runner.lag()
+    body: dict[str, Any] = {
+        "status": "ready",
+        "log_position": position,
+        "projections": {
+            "visible_position": runner.visible_position,
+            "behind_count": max(0, position - runner.visible_position),
+            "lag_p50_seconds": lag.p50_seconds,
+            "lag_p99_seconds": lag.p99_seconds,
+            "lag_samples_count": lag.samples_count,
+            "last_error": runner.last_error,
+        },
+    }
+    return Response(orjson.dumps(body), media_type="application/json")
 
 
 routes = [Route("/healthz", healthz, methods=["GET"]), Route("/readyz", readyz, methods=["GET"])]

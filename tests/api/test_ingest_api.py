@@ -188,10 +188,21 @@ def test_a_batch_over_the_event_limit_is_a_400(small_server: RunningServer) -> N
 
 def test_health_and_readiness_answer_without_a_key(server: RunningServer) -> None:
     assert httpx.get(server.base_url + "/healthz").json() == {"status": "ok"}
-    _post(server, execution(node_count=0))
+    position = _post(server, execution(node_count=0)).json()["log_position"]
+    # Reading with min_log_position makes the projection visible up to the batch.
+    status = httpx.get(
+        f"{server.base_url}/v1/workflows/executions/{uuid.uuid4()}/status?min_log_position={position}",
+        headers=server.headers(),
+    )
+    assert status.status_code == 404
     ready = httpx.get(server.base_url + "/readyz").json()
     assert ready["status"] == "ready"
     assert ready["log_position"] >= 2
+    projections = ready["projections"]
+    assert projections["visible_position"] >= position
+    assert projections["behind_count"] == 0
+    assert projections["lag_samples_count"] >= 2
+    assert 0 <= projections["lag_p50_seconds"] <= projections["lag_p99_seconds"] < 30
 
 
 def test_an_unknown_route_is_a_json_404(server: RunningServer) -> None:
