@@ -1,0 +1,1 @@
+"""Benchmarks of Runledger and their recorded results (see bench/README.md)."""

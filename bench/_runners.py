@@ -1,0 +1,224 @@
+"""The timed loops: straight into the log, through the use case, and through HTTP.
+
+Every loop is handed the same pre-serialized request bodies (or the envelopes validated from
+them, for the raw append), first runs a few warm-up batches of other events (connections,
+prepared statements, first-request imports), and then times only the acknowledged work.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from uuid import UUID
+
+import httpx
+import orjson
+
+from api.settings import Settings
+from bench._server import running_server
+from bench._stores import Env, open_log
+from domain.envelope import Envelope
+from domain.ingest import ingest
+from domain.log.port import AppendResult, LoggedEvent
+
+EVENTS_PATH = "/monitoring/v1/events"
+WORKSPACE = "bench"
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Timing:
+    """One measurement: what was acknowledged, in how long, at what CPU cost."""
+
+    acknowledged_count: int
+    seconds: float
+    bench_cpu_seconds: float  # this process: the HTTP clients, or the in-process ingest
+    server_cpu_seconds: float | None = None  # the `runledger serve` child, for HTTP only
+
+    @property
+    def events_per_second(self) -> float:
+        """Acknowledged events per second of wall time."""
+        return self.acknowledged_count / self.seconds
+
+
+@dataclass
+class _Stopwatch:
+    seconds: float = 0.0
+    cpu_seconds: float = 0.0
+
+
+@contextmanager
+def _frozen_heap() -> Iterator[None]:
+    # The benchmark holds every event of a case in memory; frozen, those objects are not
+    # rescanned by each full garbage collection the timed code triggers, which a server
+    # holding one request at a time would not pay either. Collect first, outside the timer.
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+@contextmanager
+def _stopwatch() -> Iterator[_Stopwatch]:
+    # process_time covers every thread of this process: the client threads, or the in-process
+    # log writer. It does not cover PostgreSQL's own backend process.
+    watch = _Stopwatch()
+    started, cpu_started = time.perf_counter(), time.process_time()
+    try:
+        yield watch
+    finally:
+        watch.seconds = time.perf_counter() - started
+        watch.cpu_seconds = time.process_time() - cpu_started
+
+
+class _EnvelopeRecorder:
+    """An event log that only keeps what it is given: the envelopes ingest validated."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[Envelope]] = []
+
+    def append(
+        self, workspace_id: UUID, envelopes: Sequence[Envelope], received_at: datetime
+    ) -> AppendResult:
+        self.batches.append(list(envelopes))
+        return AppendResult(positions=list(range(1, len(envelopes) + 1)), log_position=0)
+
+    def read(self, after: int, limit: int) -> list[LoggedEvent]:
+        return []
+
+    def max_position(self) -> int:
+        return 0
+
+
+def _validated(
+    workspace_id: UUID, bodies: Sequence[bytes], max_events: int
+) -> list[list[Envelope]]:
+    # The use case itself parses and validates, into a log that keeps the envelopes, so the raw
+    # path appends exactly what ingest would, and follows the use case if its parsing changes.
+    recorder = _EnvelopeRecorder()
+    for body in bodies:
+        ingest(recorder, workspace_id, body, max_events=max_events, received_at=datetime.now(UTC))
+    return recorder.batches
+
+
+def time_raw_append(
+    env: Env, workspace_id: UUID, timed: Sequence[bytes], warmup: Sequence[bytes]
+) -> Timing:
+    """`Ledger.append` of the bodies' envelopes, validated untimed: the storage ceiling."""
+    max_events = Settings.from_env(env).max_batch_events
+    batches = _validated(workspace_id, timed, max_events)
+    ledger = open_log(env)
+    try:
+        for envelopes in _validated(workspace_id, warmup, max_events):
+            ledger.append(workspace_id, envelopes, datetime.now(UTC))
+        with _frozen_heap(), _stopwatch() as watch:
+            accepted = sum(
+                ledger.append(workspace_id, envelopes, datetime.now(UTC)).accepted_count
+                for envelopes in batches
+            )
+    finally:
+        ledger.close()
+    return Timing(accepted, watch.seconds, watch.cpu_seconds)
+
+
+def time_in_process_ingest(
+    env: Env, workspace_id: UUID, timed: Sequence[bytes], warmup: Sequence[bytes]
+) -> Timing:
+    """`domain.ingest.ingest` on the request bodies: parse, validate, append; no HTTP."""
+    max_events = Settings.from_env(env).max_batch_events
+    ledger = open_log(env)
+
+    def post(body: bytes) -> int:
+        result = ingest(
+            ledger, workspace_id, body, max_events=max_events, received_at=datetime.now(UTC)
+        )
+        return result.accepted_count
+
+    try:
+        for body in warmup:
+            post(body)
+        with _frozen_heap(), _stopwatch() as watch:
+            accepted = sum(post(body) for body in timed)
+    finally:
+        ledger.close()
+    return Timing(accepted, watch.seconds, watch.cpu_seconds)
+
+
+def time_http_ingest(
+    env: Env, timed: Sequence[bytes], warmup: Sequence[bytes], clients: int, log_path: Path
+) -> Timing:
+    """POSTs to a `runledger serve` child process from `clients` keep-alive httpx clients."""
+    with running_server(env, WORKSPACE, log_path) as server:
+        return _drive_clients(server.base_url, server.api_key, timed, warmup, clients, server.pid)
+
+
+def _drive_clients(
+    base_url: str,
+    key: str,
+    timed: Sequence[bytes],
+    warmup: Sequence[bytes],
+    clients: int,
+    server_pid: int,
+) -> Timing:
+    # Each client posts every `clients`-th body, so all clients finish at about the same time.
+    # The barrier starts the clock only once every client is connected and warmed up.
+    barrier = threading.Barrier(clients + 1)
+    accepted = [0] * clients
+    failures: list[BaseException] = []
+
+    def client(index: int) -> None:
+        headers = {"X-API-KEY": key, "Content-Type": "application/json"}
+        with httpx.Client(base_url=base_url, headers=headers, timeout=120) as http:
+            try:
+                for body in warmup[index::clients]:
+                    _post(http, body)
+            except BaseException as error:
+                failures.append(error)
+            barrier.wait()
+            if failures:
+                return
+            try:
+                accepted[index] = sum(_post(http, body) for body in timed[index::clients])
+            except BaseException as error:
+                failures.append(error)
+
+    threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    with _frozen_heap():
+        barrier.wait()
+        server_cpu_started = process_cpu_seconds(server_pid)
+        with _stopwatch() as watch:
+            for thread in threads:
+                thread.join()
+        server_cpu = process_cpu_seconds(server_pid) - server_cpu_started
+    if failures:
+        raise RuntimeError(f"{len(failures)} client(s) failed") from failures[0]
+    return Timing(sum(accepted), watch.seconds, watch.cpu_seconds, server_cpu)
+
+
+def _post(http: httpx.Client, body: bytes) -> int:
+    response = http.post(EVENTS_PATH, content=body)
+    if response.status_code != 200:
+        raise RuntimeError(f"ingest answered {response.status_code}: {response.text[:300]}")
+    answer = orjson.loads(response.content)
+    accepted: int = answer["accepted_count"]
+    return accepted
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process (all its threads), from /proc."""
+    with open(f"/proc/{pid}/stat", "rb") as file:
+        # The command name may hold spaces; the numeric fields start after its closing ')'.
+        fields = file.read().rsplit(b")", 1)[1].split()
+    # utime and stime are fields 14 and 15 of stat(5), i.e. 11 and 12 after the name.
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
