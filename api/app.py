@@ -10,17 +10,13 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from api.errors import EXCEPTION_HANDLERS
+from api.live import LiveProjections
 from api.logs import AccessLogMiddleware
-from api.routes import events, executions, health
+from api.routes import admin, events, executions, health
+from api.routes.admin import ReplayState
 from api.settings import Settings
 from domain.keys import KeyRing
 from domain.log.ledger import SQLITE_MODULE, Ledger
-from projections.clickhouse import connect
-from projections.detail import ExecutionDetails
-from projections.migrations import apply_migrations
-from projections.queries import ExecutionQueries
-from projections.runner import ProjectionRunner
-from projections.store import ClickHouseStore
 
 log = logging.getLogger("runledger.api")
 
@@ -32,6 +28,14 @@ def open_ledger(settings: Settings) -> Ledger:
     return Ledger(settings.log_env)
 
 
+def read_admin_token(settings: Settings) -> str | None:
+    """The admin token `serve` left in the data folder, if any."""
+    try:
+        return settings.admin_token_path.read_text().strip() or None
+    except FileNotFoundError:
+        return None
+
+
 def create_app(env: Mapping[str, str], settings: Settings | None = None) -> Starlette:
     """The Runledger ASGI app for this environment."""
     settings = settings or Settings.from_env(env)
@@ -39,24 +43,20 @@ def create_app(env: Mapping[str, str], settings: Settings | None = None) -> Star
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         ledger = open_ledger(settings)
-        # The writer and the readers get clients of their own: calls on one client serialise.
-        writer = connect(settings.clickhouse_url, settings.clickhouse_database)
-        reader = connect(settings.clickhouse_url, settings.clickhouse_database)
-        apply_migrations(writer)
-        runner = ProjectionRunner(ledger, ClickHouseStore(writer))
-        if settings.projector == "thread":
-            runner.start()
+        live = LiveProjections(settings, ledger)
+        live.watch()
         app.state.ledger = ledger
         app.state.keys = KeyRing(ledger, cache_seconds=settings.key_cache_seconds)
-        app.state.runner = runner
-        app.state.queries = ExecutionQueries(reader)
-        app.state.details = ExecutionDetails(reader, app.state.queries)
+        app.state.live = live
+        app.state.replay = ReplayState()
+        app.state.admin_token = settings.admin_token or read_admin_token(settings)
         log.info(
             "ready",
             extra={
                 "log": settings.log_env["PERSISTENCE_MODULE"],
                 "log_position": ledger.max_position(),
                 "clickhouse": settings.clickhouse_url.split("@")[-1],
+                "generation": live.database,
                 "projector": settings.projector,
             },
         )
@@ -65,14 +65,12 @@ def create_app(env: Mapping[str, str], settings: Settings | None = None) -> Star
         finally:
             # Requests have drained by now (uvicorn waits for them), so closing loses nothing;
             # the runner finishes its batch and resumes from its tracking row next start.
-            runner.stop()
-            writer.close()
-            reader.close()
+            live.close()
             ledger.close()
             log.info("stopped")
 
     app = Starlette(
-        routes=[*health.routes, *events.routes, *executions.routes],
+        routes=[*health.routes, *events.routes, *executions.routes, *admin.routes],
         middleware=[Middleware(AccessLogMiddleware)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,

@@ -5,16 +5,22 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import secrets
 import sys
+import time
 from collections.abc import Mapping, Sequence
 
+import httpx
 import uvicorn
 
-from api.app import create_app, open_ledger
+from api.app import create_app, open_ledger, read_admin_token
 from api.logs import configure_logging
 from api.settings import Settings
 from domain.errors import UnknownApiKey
 from domain.keys import KeyRing
+from projections.clickhouse import connect
+from projections.generations import Generations
+from projections.replay import replay, verify
 
 log = logging.getLogger("runledger.cli")
 
@@ -57,10 +63,21 @@ def ensure_first_key(settings: Settings) -> None:
         ledger.close()
 
 
+def ensure_admin_token(settings: Settings) -> None:
+    """Without RUNLEDGER_ADMIN_TOKEN, leave one in the data folder for `replay` and `verify`."""
+    if settings.admin_token or settings.admin_token_path.exists():
+        return
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(settings.admin_token_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as file:
+        file.write(secrets.token_urlsafe(32) + "\n")
+
+
 def serve(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     settings = _settings(args, env)
     configure_logging(settings.log_level)
     ensure_first_key(settings)
+    ensure_admin_token(settings)
     config = uvicorn.Config(
         create_app(env, settings),
         host=settings.host,
@@ -106,6 +123,96 @@ def keys_command(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     return 0
 
 
+def _progress(position: int, head: int) -> None:
+    done = position / head if head else 1.0
+    bar = "#" * int(done * 30)
+    print(f"\r[{bar:<30}] {done:6.1%}  {position}/{head}", end="", file=sys.stderr, flush=True)
+
+
+def _server_admin(settings: Settings) -> httpx.Client | None:
+    """A client for the running server's admin endpoints, or None when no server answers."""
+    token = settings.admin_token or read_admin_token(settings)
+    base = f"http://{settings.host}:{settings.port}"
+    try:
+        httpx.get(f"{base}/healthz", timeout=2)
+    except httpx.HTTPError:
+        return None
+    if not token:
+        raise ValueError(f"a server answers at {base} but no admin token was found")
+    # A verify of a large log takes minutes: wait for it.
+    return httpx.Client(
+        base_url=base, headers={"X-Admin-Token": token}, timeout=httpx.Timeout(3600)
+    )
+
+
+def replay_command(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    """Rebuild the projections aside and switch to them, through the server if one runs."""
+    settings = _settings(args, env)
+    admin = _server_admin(settings)
+    if admin is not None:
+        with admin:
+            admin.post("/admin/replay").raise_for_status()
+            while (state := admin.get("/admin/replay").json())["state"] == "running":
+                _progress(state["position"], state["head"])
+                time.sleep(0.5)
+        _progress(state["position"], state["head"])
+        print(file=sys.stderr)
+        if state["state"] != "done":
+            print(f"runledger: replay failed: {state['error']}", file=sys.stderr)
+            return 1
+        print(
+            f"replayed into {state['database']}; reads switched (was {state['previous_database']})"
+        )
+        return 0
+    ledger = open_ledger(settings)
+    generations = Generations(settings.clickhouse_url, settings.clickhouse_database)
+    try:
+        previous = generations.active()
+        database = replay(ledger, settings.clickhouse_url, settings.clickhouse_database, _progress)
+        print(file=sys.stderr)
+        if settings.clickhouse_url.startswith("chdb://"):
+            generations.drop(previous)  # no server runs on this engine: nobody reads it
+        print(f"replayed into {database}; reads switched (was {previous})")
+    finally:
+        generations.close()
+        ledger.close()
+    return 0
+
+
+def verify_command(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    """Compare the projections with a fresh fold of the log; exit 1 on any difference."""
+    settings = _settings(args, env)
+    admin = _server_admin(settings)
+    if admin is not None:
+        with admin:
+            response = admin.post("/admin/verify")
+            response.raise_for_status()
+            report = response.json()
+    else:
+        ledger = open_ledger(settings)
+        generations = Generations(settings.clickhouse_url, settings.clickhouse_database)
+        client = connect(settings.clickhouse_url, generations.active())
+        try:
+            result = verify(ledger, client, _progress)
+            print(file=sys.stderr)
+            report = {
+                "executions_count": result.executions_count,
+                "events_count": result.events_count,
+                "differences": result.differences,
+            }
+        finally:
+            client.close()
+            generations.close()
+            ledger.close()
+    for difference in report["differences"]:
+        print(difference)
+    print(
+        f"{report['executions_count']} executions, {report['events_count']} events checked; "
+        f"{len(report['differences'])} differences"
+    )
+    return 1 if report["differences"] else 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The command-line grammar."""
     root = argparse.ArgumentParser(prog="runledger", description=__doc__)
@@ -139,6 +246,17 @@ def parser() -> argparse.ArgumentParser:
     )
     revoke.add_argument("shown", help="the prefix `keys list` shows")
     keys_parser.set_defaults(handler=keys_command)
+
+    replay_parser = commands.add_parser(
+        "replay",
+        help="rebuild every projection from the log aside, then switch reads to it",
+        parents=[data],
+    )
+    replay_parser.set_defaults(handler=replay_command)
+    verify_parser = commands.add_parser(
+        "verify", help="compare the projections with a fresh fold of the log", parents=[data]
+    )
+    verify_parser.set_defaults(handler=verify_command)
     return root
 
 

@@ -52,6 +52,7 @@ class Settings:
     clickhouse_database: str = "runledger"
     projector: str = "thread"
     read_wait_seconds: float = 10.0
+    admin_token: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -84,6 +85,7 @@ class Settings:
             clickhouse_database=env.get("RUNLEDGER_CLICKHOUSE_DATABASE") or "runledger",
             projector=projector,
             read_wait_seconds=_float(env, "RUNLEDGER_READ_WAIT_SECONDS", 10.0),
+            admin_token=env.get("RUNLEDGER_ADMIN_TOKEN") or None,
             host=env.get("RUNLEDGER_HOST") or "127.0.0.1",
             port=_int(env, "RUNLEDGER_PORT", 8000),
             max_body_bytes=_int(env, "RUNLEDGER_MAX_BODY_BYTES", 16 * 1024 * 1024),
@@ -93,6 +95,11 @@ class Settings:
             graceful_shutdown_seconds=_float(env, "RUNLEDGER_SHUTDOWN_SECONDS", 30.0),
             log_env=log_env,
         )
+
+    @property
+    def admin_token_path(self) -> Path:
+        """Where `serve` leaves the admin token when RUNLEDGER_ADMIN_TOKEN is not set."""
+        return self.data_dir / "admin-token"
 
     @property
     def first_key_path(self) -> Path:

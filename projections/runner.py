@@ -40,11 +40,13 @@ class ProjectionRunner:
         store: ProjectionStore,
         batch_size: int = 5000,
         idle_seconds: float = 0.5,
+        gather_seconds: float = 0.05,
     ) -> None:
         self._log = log_
         self._store = store
         self._batch_size = batch_size
         self._idle_seconds = idle_seconds
+        self._gather_seconds = gather_seconds
         self._position = store.position()
         self._visible = self._position
         self._changed = threading.Condition()
@@ -134,4 +136,8 @@ class ProjectionRunner:
                 )
                 self._stop.wait(1.0)
             self._wake.wait(self._idle_seconds)
+            # Let a few more appends land before the next batch: every ClickHouse insert makes
+            # a part and costs milliseconds, so one insert per tiny ingest request would cost
+            # more than the ingest itself. This bounds the added visibility lag.
+            self._stop.wait(self._gather_seconds)
             self._wake.clear()

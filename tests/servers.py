@@ -90,20 +90,22 @@ class ServerProcess:
 
     def __init__(self, env: Mapping[str, str], log_path: Path) -> None:
         self.env = dict(env)
+        if self.env.get("RUNLEDGER_CLICKHOUSE_URL", "chdb://").startswith("chdb://"):
+            # The test process holds the shared chDB path; a child needs an engine of its own.
+            self.env["RUNLEDGER_CLICKHOUSE_URL"] = (
+                f"chdb://{(log_path.parent / 'chdb-server').resolve()}"
+            )
         self.port = free_port()
+        self.env["RUNLEDGER_PORT"] = str(self.port)
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        env = {**os.environ, **self.env, "RUNLEDGER_PORT": str(self.port)}
-        if env.get("RUNLEDGER_CLICKHOUSE_URL", "chdb://").startswith("chdb://"):
-            # The test process holds the shared chDB path; a child needs an engine of its own.
-            env["RUNLEDGER_CLICKHOUSE_URL"] = f"chdb://{self.log_path.parent / 'chdb-server'}"
         with open(self.log_path, "ab") as log_file:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "api.cli", "serve"],
-                env=env,
+                env={**os.environ, **self.env},
                 stdout=log_file,
                 stderr=log_file,
             )

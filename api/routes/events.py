@@ -31,7 +31,7 @@ async def create_events(request: Request) -> Response:
         received_at=datetime.now(UTC),
     )
     # The projection thread wakes now instead of at its next idle tick.
-    request.app.state.runner.wake()
+    request.app.state.live.runner.wake()
     return Response(
         orjson.dumps(
             {

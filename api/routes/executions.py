@@ -36,7 +36,7 @@ async def _wait_for_requested_position(request: Request) -> None:
         position = int(raw)
     except ValueError:
         raise ApiError(400, f"min_log_position must be an integer, got {raw[:40]!r}") from None
-    runner: ProjectionRunner = request.app.state.runner
+    runner: ProjectionRunner = request.app.state.live.runner
     timeout = request.app.state.settings.read_wait_seconds
     if not await run_in_threadpool(runner.wait_for, position, timeout):
         raise ApiError(
@@ -51,7 +51,7 @@ async def execution_status(request: Request) -> Response:
     workspace = await require_workspace(request)
     execution_id = _execution_id(request)
     await _wait_for_requested_position(request)
-    queries: ExecutionQueries = request.app.state.queries
+    queries: ExecutionQueries = request.app.state.live.queries
     view = await run_in_threadpool(queries.status, workspace.id, execution_id)
     if view is None:
         raise ExecutionNotFound(execution_id)
@@ -102,7 +102,7 @@ async def execution_detail(request: Request) -> Response:
     execution_id = _execution_id(request)
     limit, prev_span_id = _span_limit(request), _prev_span_id(request)
     await _wait_for_requested_position(request)
-    details: ExecutionDetails = request.app.state.details
+    details: ExecutionDetails = request.app.state.live.details
     page = await run_in_threadpool(details.page, workspace.id, execution_id, prev_span_id, limit)
     return Response(
         orjson.dumps(detail_json(str(execution_id), page)), media_type="application/json"

@@ -29,7 +29,7 @@ async def readyz(request: Request) -> Response:
         log.exception("readiness check failed")
         unavailable = {"status": "unavailable", "log": "unreachable"}
         return Response(orjson.dumps(unavailable), status_code=503, media_type="application/json")
-    runner: ProjectionRunner = request.app.state.runner
+    runner: ProjectionRunner = request.app.state.live.runner
     lag = runner.lag()
     body: dict[str, Any] = {
         "status": "ready",

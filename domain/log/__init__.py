@@ -11,14 +11,14 @@ tells which events of a batch were new. An append costs the same at the first an
 """
 
 from domain.log.port import AppendResult, DedupingRecorder, EventLog, LoggedEvent
-from domain.log.records import decode_record, encode_record, event_stream_id
+from domain.log.records import RecordEncoder, decode_record, event_stream_id
 
 __all__ = [
     "AppendResult",
     "DedupingRecorder",
     "EventLog",
     "LoggedEvent",
+    "RecordEncoder",
     "decode_record",
-    "encode_record",
     "event_stream_id",
 ]

@@ -15,7 +15,7 @@ from eventsourcing.utils import Environment, EnvType
 
 from domain.envelope import Envelope
 from domain.log.port import AppendResult, DedupingRecorder, LoggedEvent
-from domain.log.records import STREAM_VERSION, decode_record, encode_record, event_stream_id
+from domain.log.records import STREAM_VERSION, RecordEncoder, decode_record, event_stream_id
 from domain.vocabulary import EVENT_NAMES
 
 SQLITE_MODULE = "eventsourcing.sqlite"
@@ -77,12 +77,13 @@ class Ledger(Application[UUID]):
         self, workspace_id: UUID, envelopes: Sequence[Envelope], received_at: datetime
     ) -> AppendResult:
         """Store the events not stored yet, durably, in one transaction."""
+        encoder = RecordEncoder(workspace_id, received_at)
         stored = [
             StoredEvent(
                 originator_id=event_stream_id(workspace_id, envelope.event_id),
                 originator_version=STREAM_VERSION,
                 topic=envelope.name.value,
-                state=encode_record(workspace_id, envelope.execution_id, received_at, envelope.raw),
+                state=encoder.encode(envelope.execution_id, envelope.raw),
             )
             for envelope in envelopes
         ]

@@ -27,18 +27,17 @@ def event_stream_id(workspace_id: UUID, event_id: UUID) -> UUID:
     return uuid5(workspace_id, event_id.hex)
 
 
-def encode_record(
-    workspace_id: UUID, execution_id: UUID, received_at: datetime, raw: bytes
-) -> bytes:
-    """The stored state of a received event."""
-    header = orjson.dumps(
-        {
-            "workspace_id": str(workspace_id),
-            "execution_id": str(execution_id),
-            "received_at": received_at.isoformat(),
-        }
-    )
-    return header + _SEPARATOR + raw
+class RecordEncoder:
+    """Encodes the records of one append: the header's constant parts are built once."""
+
+    def __init__(self, workspace_id: UUID, received_at: datetime) -> None:
+        # The same bytes orjson writes for the header dict, split around the execution id.
+        self._prefix = b'{"workspace_id":"%s","execution_id":"' % str(workspace_id).encode()
+        self._suffix = b'","received_at":%s}' % orjson.dumps(received_at.isoformat()) + _SEPARATOR
+
+    def encode(self, execution_id: UUID, raw: bytes) -> bytes:
+        """The stored state of one event of the append."""
+        return self._prefix + str(execution_id).encode() + self._suffix + raw
 
 
 def decode_record(state: bytes) -> tuple[dict[str, Any], bytes]:

@@ -1,0 +1,95 @@
+"""The live projections of a running server: clients, runner and readers of one generation.
+
+A replay switches the generation pointer; `follow_pointer` (polled by a thread) swaps this
+server over: the runner stops after its batch, new clients open on the new generation, and
+the new runner resumes from that generation's tracking row.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from clickhouse_connect.driver.client import Client
+
+from api.settings import Settings
+from domain.log.ledger import Ledger
+from projections.clickhouse import connect
+from projections.detail import ExecutionDetails
+from projections.generations import Generations
+from projections.migrations import apply_migrations
+from projections.queries import ExecutionQueries
+from projections.runner import ProjectionRunner
+from projections.store import ClickHouseStore
+
+log = logging.getLogger("runledger.projections")
+
+
+class LiveProjections:
+    """What the routes read from and what follows the log, for the live generation."""
+
+    def __init__(self, settings: Settings, ledger: Ledger) -> None:
+        self._settings = settings
+        self._ledger = ledger
+        self._generations = Generations(settings.clickhouse_url, settings.clickhouse_database)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._watcher: threading.Thread | None = None
+        self.database = ""
+        self._clients: list[Client] = []
+        self._switch_to(self._generations.active())
+
+    def _switch_to(self, database: str) -> None:
+        # The writer and the readers get clients of their own: calls on one client serialise.
+        writer = connect(self._settings.clickhouse_url, database)
+        reader = connect(self._settings.clickhouse_url, database)
+        apply_migrations(writer)
+        runner = ProjectionRunner(self._ledger, ClickHouseStore(writer))
+        queries = ExecutionQueries(reader)
+        with self._lock:
+            old_runner = getattr(self, "runner", None)
+            old_clients = self._clients
+            self.runner, self.queries = runner, queries
+            self.details = ExecutionDetails(reader, queries)
+            self.reader = reader
+            self.database, self._clients = database, [writer, reader]
+        if old_runner is not None:
+            old_runner.stop()
+        for client in old_clients:
+            client.close()
+        if self._settings.projector == "thread":
+            runner.start()
+        log.info(
+            "projections live", extra={"database": database, "position": runner.visible_position}
+        )
+
+    def follow_pointer(self) -> bool:
+        """Switch to the active generation if a replay moved it; True if it did."""
+        active = self._generations.active()
+        if active == self.database:
+            return False
+        self._switch_to(active)
+        return True
+
+    def watch(self, interval_seconds: float = 2.0) -> None:
+        """Follow the pointer in a daemon thread until `close`."""
+
+        def loop() -> None:
+            while not self._stop.wait(interval_seconds):
+                try:
+                    self.follow_pointer()
+                except Exception:
+                    log.exception("could not follow the generation pointer")
+
+        self._watcher = threading.Thread(target=loop, name="generation-watcher", daemon=True)
+        self._watcher.start()
+
+    def close(self) -> None:
+        """Stop following; the runner finishes its batch and resumes from tracking next start."""
+        self._stop.set()
+        if self._watcher is not None:
+            self._watcher.join(10)
+        self.runner.stop()
+        for client in self._clients:
+            client.close()
+        self._generations.close()

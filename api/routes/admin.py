@@ -1,0 +1,117 @@
+"""Operator endpoints: rebuild the projections aside and switch (replay), and verify them.
+
+Guarded by the admin token (RUNLEDGER_ADMIN_TOKEN, or the `admin-token` file `serve` writes
+into the data folder), not by workspace keys: these act on every workspace. They exist because
+the embedded ClickHouse engine admits one process, so `runledger replay` and `runledger
+verify` ask the running server to do the work.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import threading
+import time
+from dataclasses import asdict, dataclass
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from api.errors import ApiError
+from projections.generations import Generations
+from projections.replay import replay, verify
+
+log = logging.getLogger("runledger.admin")
+ADMIN_TOKEN_HEADER = "x-admin-token"  # noqa: S105 (a header name, not a secret)
+# Servers follow the generation pointer every 2 s; the previous generation is dropped after this.
+PREVIOUS_GENERATION_GRACE_SECONDS = 10.0
+
+
+@dataclass
+class ReplayState:
+    """Progress of the replay the server is running or ran last."""
+
+    state: str = "idle"
+    position: int = 0
+    head: int = 0
+    database: str = ""
+    previous_database: str = ""
+    error: str | None = None
+
+
+def _require_admin(request: Request) -> None:
+    expected = request.app.state.admin_token
+    given = request.headers.get(ADMIN_TOKEN_HEADER, "")
+    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+        raise ApiError(401, "the X-Admin-Token header is missing or wrong")
+
+
+def _run_replay(request: Request, state: ReplayState) -> None:
+    settings = request.app.state.settings
+    live = request.app.state.live
+
+    def progress(position: int, head: int) -> None:
+        state.position, state.head = position, head
+
+    try:
+        state.previous_database = live.database
+        state.database = replay(
+            request.app.state.ledger,
+            settings.clickhouse_url,
+            settings.clickhouse_database,
+            progress,
+        )
+        live.follow_pointer()
+        state.state = "done"
+        log.info("replay done; reads switched", extra=asdict(state))
+        time.sleep(PREVIOUS_GENERATION_GRACE_SECONDS)
+        generations = Generations(settings.clickhouse_url, settings.clickhouse_database)
+        try:
+            generations.drop(state.previous_database)
+        finally:
+            generations.close()
+    except Exception as error:
+        state.state, state.error = "failed", f"{type(error).__name__}: {error}"
+        log.exception("replay failed")
+
+
+async def start_replay(request: Request) -> Response:
+    """Start rebuilding every projection from the log (202); one replay at a time."""
+    _require_admin(request)
+    if request.app.state.replay.state == "running":
+        raise ApiError(409, "a replay is already running")
+    state = request.app.state.replay = ReplayState(state="running")
+    threading.Thread(target=_run_replay, args=(request, state), name="replay", daemon=True).start()
+    return Response(orjson.dumps(asdict(state)), status_code=202, media_type="application/json")
+
+
+async def replay_status(request: Request) -> Response:
+    """How far the replay is."""
+    _require_admin(request)
+    return Response(orjson.dumps(asdict(request.app.state.replay)), media_type="application/json")
+
+
+async def run_verify(request: Request) -> Response:
+    """Compare the live projections with a fresh fold of the log."""
+    _require_admin(request)
+    live = request.app.state.live
+    report = await run_in_threadpool(
+        verify, request.app.state.ledger, live.reader, lambda _p, _h: None
+    )
+    body = {
+        "database": live.database,
+        "executions_count": report.executions_count,
+        "events_count": report.events_count,
+        "differences": report.differences,
+    }
+    return Response(orjson.dumps(body), media_type="application/json")
+
+
+routes = [
+    Route("/admin/replay", start_replay, methods=["POST"]),
+    Route("/admin/replay", replay_status, methods=["GET"]),
+    Route("/admin/verify", run_verify, methods=["POST"]),
+]
