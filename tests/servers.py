@@ -13,8 +13,10 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
+import orjson
 import uvicorn
 from vellum import Vellum, VellumEnvironment
 
@@ -132,3 +134,14 @@ def vellum_client(server: RunningServer) -> Iterator[Vellum]:
             environment=VellumEnvironment(default=base, predict=base, documents=base),
             httpx_client=http,
         )
+
+
+def post_events(server: RunningServer, events: list[dict[str, Any]], key: str | None = None) -> int:
+    """Post raw events (with another workspace's key if given); the log position to wait for."""
+    headers = {**server.headers(), **({"X-API-KEY": key} if key else {})}
+    response = httpx.post(
+        server.base_url + "/monitoring/v1/events", content=orjson.dumps(events), headers=headers
+    )
+    assert response.status_code == 200, response.text
+    position: int = response.json()["log_position"]
+    return position

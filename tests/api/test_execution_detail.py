@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 
 import httpx
-import orjson
 import pytest
 from vellum import Vellum
 from vellum.client.core.api_error import ApiError
@@ -17,7 +16,7 @@ from vellum.client.types import WorkflowExecutionDetail
 
 from tests.events import Event, node_event, workflow_event
 from tests.sdk_workflows import SDK_WORKFLOWS, root_execution, to_models
-from tests.servers import RunningServer, create_key, vellum_client
+from tests.servers import RunningServer, create_key, post_events, vellum_client
 
 SPAN_PARENTS = {"WORKFLOW", "WORKFLOW_NODE"}
 
@@ -122,16 +121,6 @@ def test_the_detail_header_carries_inputs_outputs_and_error_as_vellum_values(
             assert detail.state is not None
 
 
-def _post(server: RunningServer, events: list[Event], key: str | None = None) -> int:
-    headers = {**server.headers(), **({"X-API-KEY": key} if key else {})}
-    response = httpx.post(
-        server.base_url + "/monitoring/v1/events", content=orjson.dumps(events), headers=headers
-    )
-    assert response.status_code == 200, response.text
-    position: int = response.json()["log_position"]
-    return position
-
-
 def test_paging_while_spans_keep_arriving_out_of_order_loses_and_repeats_nothing(
     server: RunningServer,
 ) -> None:
@@ -152,7 +141,7 @@ def test_paging_while_spans_keep_arriving_out_of_order_loses_and_repeats_nothing
     with httpx.Client(base_url=server.base_url, headers=server.headers(), timeout=30) as http:
         while True:
             if sent < len(events):  # more events arrive between every two pages
-                position = _post(server, events[sent : sent + 23])
+                position = post_events(server, events[sent : sent + 23])
                 sent += 23
             params: dict[str, Any] = {"span_limit": 9, "min_log_position": position}
             if cursor:
@@ -181,7 +170,7 @@ def test_a_bad_paging_parameter_is_a_400_naming_it(
     server: RunningServer, query: str, field: str
 ) -> None:
     execution_id = str(uuid.uuid4())
-    position = _post(server, [workflow_event("initiated", execution_id)])
+    position = post_events(server, [workflow_event("initiated", execution_id)])
     response = httpx.get(
         f"{server.base_url}/v1/workflow-executions/{execution_id}/detail?{query}&min_log_position={position}",
         headers=server.headers(),
@@ -192,7 +181,7 @@ def test_a_bad_paging_parameter_is_a_400_naming_it(
 
 def test_a_span_of_another_execution_is_not_a_cursor(server: RunningServer) -> None:
     first, second = str(uuid.uuid4()), str(uuid.uuid4())
-    position = _post(
+    position = post_events(
         server, [workflow_event("initiated", first), workflow_event("initiated", second)]
     )
     with vellum_client(server) as client, pytest.raises(ApiError) as raised:
@@ -204,7 +193,7 @@ def test_a_span_of_another_execution_is_not_a_cursor(server: RunningServer) -> N
 
 def test_an_unknown_or_foreign_execution_is_a_404(server: RunningServer) -> None:
     foreign = str(uuid.uuid4())
-    position = _post(
+    position = post_events(
         server, [workflow_event("initiated", foreign)], key=create_key(server.env, "others")
     )
     with vellum_client(server) as client:

@@ -6,14 +6,13 @@ import uuid
 from typing import Any
 
 import httpx
-import orjson
 import pytest
 from vellum.client.core.api_error import ApiError
 from vellum.client.types import CheckWorkflowExecutionStatusResponse
 
 from tests.events import execution, node_event, workflow_event
-from tests.sdk_workflows import SDK_WORKFLOWS, Event, root_execution, to_models
-from tests.servers import RunningServer, create_key, vellum_client
+from tests.sdk_workflows import SDK_WORKFLOWS, root_execution, to_models
+from tests.servers import RunningServer, create_key, post_events, vellum_client
 
 EXPECTED = {
     "linear": "FULFILLED",
@@ -22,17 +21,6 @@ EXPECTED = {
     "nested": "FULFILLED",
     "map": "FULFILLED",
 }
-
-
-def _post(server: RunningServer, events: list[Event], key: str | None = None) -> int:
-    """Post raw events; returns the log position to wait for."""
-    headers = {**server.headers(), **({"X-API-KEY": key} if key else {})}
-    response = httpx.post(
-        server.base_url + "/monitoring/v1/events", content=orjson.dumps(events), headers=headers
-    )
-    assert response.status_code == 200, response.text
-    position: int = response.json()["log_position"]
-    return position
 
 
 def _status(
@@ -75,26 +63,26 @@ def test_status_follows_the_lifecycle_as_events_arrive(server: RunningServer) ->
     ex = str(uuid.uuid4())
     node = str(uuid.uuid4())
     assert (
-        _status(server, ex, _post(server, [node_event("initiated", ex, node, 5)])).status
+        _status(server, ex, post_events(server, [node_event("initiated", ex, node, 5)])).status
         == "INITIATED"
     )
     assert (
-        _status(server, ex, _post(server, [workflow_event("streaming", ex, 7)])).status
+        _status(server, ex, post_events(server, [workflow_event("streaming", ex, 7)])).status
         == "STREAMING"
     )
     fulfilled = workflow_event("fulfilled", ex, 20)
     fulfilled["body"]["outputs"] = {"answer": 42}
-    assert _status(server, ex, _post(server, [fulfilled])).outputs == {"answer": 42}
+    assert _status(server, ex, post_events(server, [fulfilled])).outputs == {"answer": 42}
     # A late initiated, and a contradictory later rejection, change nothing.
     late = [workflow_event("initiated", ex, 0), workflow_event("rejected", ex, 30)]
-    status = _status(server, ex, _post(server, late))
+    status = _status(server, ex, post_events(server, late))
     assert status.status == "FULFILLED"
     assert status.outputs == {"answer": 42}
 
 
 def test_an_unknown_or_foreign_execution_is_a_404(server: RunningServer) -> None:
     events = execution(node_count=1)
-    position = _post(server, events, key=create_key(server.env, workspace="someone-else"))
+    position = post_events(server, events, key=create_key(server.env, workspace="someone-else"))
     for execution_id in (events[0]["span_id"], str(uuid.uuid4())):
         with pytest.raises(ApiError) as raised:
             _status(server, execution_id, position)
