@@ -17,6 +17,7 @@ from api.routes.admin import ReplayState
 from api.settings import Settings
 from domain.keys import KeyRing
 from domain.log.ledger import SQLITE_MODULE, Ledger
+from projections.leader import FileWriterLock, PostgresWriterLock, WriterLock
 
 log = logging.getLogger("runledger.api")
 
@@ -36,6 +37,19 @@ def read_admin_token(settings: Settings) -> str | None:
         return None
 
 
+def writer_lock(settings: Settings) -> WriterLock | None:
+    """The lock that picks this process as the projection writer, or None if it never writes."""
+    if settings.projector == "off":
+        return None
+    if settings.log_env["PERSISTENCE_MODULE"] == SQLITE_MODULE:
+        return FileWriterLock(settings.data_dir / "projector.lock")
+    # Writers of the same projections, wherever they run, contend for the same key.
+    target = settings.clickhouse_url.rsplit("@", 1)[-1]
+    return PostgresWriterLock(
+        settings.log_env, f"runledger-projector {target} {settings.clickhouse_database}"
+    )
+
+
 def create_app(env: Mapping[str, str], settings: Settings | None = None) -> Starlette:
     """The Runledger ASGI app for this environment."""
     settings = settings or Settings.from_env(env)
@@ -43,7 +57,7 @@ def create_app(env: Mapping[str, str], settings: Settings | None = None) -> Star
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         ledger = open_ledger(settings)
-        live = LiveProjections(settings, ledger)
+        live = LiveProjections(settings, ledger, writer_lock(settings))
         live.watch()
         app.state.ledger = ledger
         app.state.keys = KeyRing(ledger, cache_seconds=settings.key_cache_seconds)
@@ -58,6 +72,7 @@ def create_app(env: Mapping[str, str], settings: Settings | None = None) -> Star
                 "clickhouse": settings.clickhouse_url.split("@")[-1],
                 "generation": live.database,
                 "projector": settings.projector,
+                "projection_writer": live.leading,
             },
         )
         try:

@@ -6,14 +6,18 @@ import argparse
 import logging
 import os
 import secrets
+import signal
 import sys
+import threading
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import httpx
 import uvicorn
 
-from api.app import create_app, open_ledger, read_admin_token
+from api.app import create_app, open_ledger, read_admin_token, writer_lock
+from api.live import LiveProjections
 from api.logs import configure_logging
 from api.settings import Settings
 from domain.errors import UnknownApiKey
@@ -213,6 +217,26 @@ def verify_command(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     return 1 if report["differences"] else 0
 
 
+def project_command(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    """Follow the log into the projections without serving HTTP, until SIGTERM or SIGINT."""
+    settings = replace(_settings(args, env), projector="thread")
+    configure_logging(settings.log_level)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    ledger = open_ledger(settings)
+    live = LiveProjections(settings, ledger, writer_lock(settings))
+    live.watch()
+    log.info("projecting", extra={"generation": live.database, "writer": live.leading})
+    try:
+        stop.wait()
+    finally:
+        live.close()
+        ledger.close()
+        log.info("stopped")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The command-line grammar."""
     root = argparse.ArgumentParser(prog="runledger", description=__doc__)
@@ -257,6 +281,10 @@ def parser() -> argparse.ArgumentParser:
         "verify", help="compare the projections with a fresh fold of the log", parents=[data]
     )
     verify_parser.set_defaults(handler=verify_command)
+    project_parser = commands.add_parser(
+        "project", help="follow the log into the projections without serving HTTP", parents=[data]
+    )
+    project_parser.set_defaults(handler=project_command)
     return root
 
 

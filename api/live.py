@@ -17,6 +17,7 @@ from domain.log.ledger import Ledger
 from projections.clickhouse import connect
 from projections.detail import ExecutionDetails
 from projections.generations import Generations
+from projections.leader import WriterLock
 from projections.migrations import apply_migrations
 from projections.queries import ExecutionQueries
 from projections.runner import ProjectionRunner
@@ -28,9 +29,12 @@ log = logging.getLogger("runledger.projections")
 class LiveProjections:
     """What the routes read from and what follows the log, for the live generation."""
 
-    def __init__(self, settings: Settings, ledger: Ledger) -> None:
+    def __init__(self, settings: Settings, ledger: Ledger, lock: WriterLock | None) -> None:
         self._settings = settings
         self._ledger = ledger
+        # Only the lock's holder runs the projection runner; the others read and stand by.
+        self._lock_of_writer = lock
+        self.leading = lock is not None and lock.try_acquire()
         self._generations = Generations(settings.clickhouse_url, settings.clickhouse_database)
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -57,7 +61,7 @@ class LiveProjections:
             old_runner.stop()
         for client in old_clients:
             client.close()
-        if self._settings.projector == "thread":
+        if self.leading:
             runner.start()
         log.info(
             "projections live", extra={"database": database, "position": runner.visible_position}
@@ -71,12 +75,27 @@ class LiveProjections:
         self._switch_to(active)
         return True
 
+    def follow_leadership(self) -> None:
+        """Start writing when the writer lock frees up; stop at once when it is lost."""
+        lock = self._lock_of_writer
+        if lock is None:
+            return
+        if self.leading and not lock.still_held():
+            self.leading = False
+            self.runner.stop()
+            log.warning("lost the projection writer lock; standing by")
+        elif not self.leading and lock.try_acquire():
+            self.leading = True
+            log.info("took the projection writer lock")
+            self._switch_to(self._generations.active())
+
     def watch(self, interval_seconds: float = 2.0) -> None:
         """Follow the pointer in a daemon thread until `close`."""
 
         def loop() -> None:
             while not self._stop.wait(interval_seconds):
                 try:
+                    self.follow_leadership()
                     self.follow_pointer()
                 except Exception:
                     log.exception("could not follow the generation pointer")
@@ -93,3 +112,5 @@ class LiveProjections:
         for client in self._clients:
             client.close()
         self._generations.close()
+        if self._lock_of_writer is not None:
+            self._lock_of_writer.release()

@@ -94,6 +94,12 @@ class ProjectionRunner:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
+                if self._thread is None:
+                    # Another process writes this projection: its tracking row tells how far.
+                    self._visible = max(self._visible, self._store.position())
+                    if self._visible >= position:
+                        break
+                    remaining = min(remaining, 0.05)
                 self._changed.wait(remaining)
         return True
 
@@ -124,8 +130,11 @@ class ProjectionRunner:
     def _follow(self) -> None:
         while not self._stop.is_set():
             try:
-                if self.run_once() == self._batch_size:
+                count = self.run_once()
+                if count == self._batch_size:
                     continue  # more is waiting
+                if count:
+                    log.debug("caught up", extra={"position": self._visible})
                 self.last_error = None
             except Exception as error:
                 # Keep following: a ClickHouse hiccup must not stop projections for good; the

@@ -1,0 +1,47 @@
+"""One writer per projection: the writer locks exclude each other and free up on release."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from projections.leader import FileWriterLock, PostgresWriterLock
+
+
+def test_a_file_lock_has_one_holder_at_a_time(tmp_path: Path) -> None:
+    first, second = FileWriterLock(tmp_path / "w.lock"), FileWriterLock(tmp_path / "w.lock")
+    assert first.try_acquire()
+    assert not second.try_acquire()
+    first.release()
+    assert second.try_acquire()
+    assert second.still_held()
+    second.release()
+
+
+@pytest.mark.postgres
+def test_a_postgres_lock_has_one_holder_and_frees_when_its_session_dies(
+    postgres_env: dict[str, str],
+) -> None:
+    first = PostgresWriterLock(postgres_env, "projector test")
+    second = PostgresWriterLock(postgres_env, "projector test")
+    other = PostgresWriterLock(postgres_env, "another projection")
+    try:
+        assert first.try_acquire()
+        assert not second.try_acquire()
+        assert other.try_acquire()
+        # The holder's session is killed (a crash, a network cut): the lock frees at once.
+        pid = first._connection.info.backend_pid  # type: ignore[union-attr]
+        with psycopg.connect(
+            dbname=postgres_env["POSTGRES_DBNAME"],
+            host=postgres_env["POSTGRES_HOST"],
+            user=postgres_env["POSTGRES_USER"],
+            autocommit=True,
+        ) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        assert not first.still_held()
+        assert second.try_acquire()
+    finally:
+        for lock in (first, second, other):
+            lock.release()
