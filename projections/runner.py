@@ -71,7 +71,10 @@ class ProjectionRunner:
             self._store.apply(events)
             self._position = events[-1].position
             now = datetime.now(UTC)
-            self._lags.extend((now - e.received_at).total_seconds() for e in events[-100:])
+            # An even sample across the batch: its oldest events waited longest, so the tail
+            # of the lag is there.
+            step = max(1, len(events) // 100)
+            self._lags.extend((now - e.received_at).total_seconds() for e in events[::step])
         visible = self._position if len(events) == self._batch_size else max(head, self._position)
         with self._changed:
             self._visible = max(self._visible, visible)
