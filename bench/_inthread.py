@@ -8,7 +8,6 @@ process (and its GIL): the HTTP numbers include both sides, as a same-host clien
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -18,18 +17,11 @@ import httpx
 import uvicorn
 
 from api.app import create_app
-from bench._server import Server, create_key
+from bench._server import Server, create_key, free_port
 from bench._stores import Env
 from projections.generations import Generations
 
 READY_SECONDS = 60.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextmanager
@@ -45,7 +37,7 @@ def app_in_thread(env: Env, workspace: str, database: str) -> Iterator[Server]:
     finally:
         generations.close()
     key = create_key(env, workspace)
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(
         create_app(env), host="127.0.0.1", port=port, log_config=None, access_log=False
     )

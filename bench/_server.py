@@ -42,7 +42,7 @@ def create_key(env: Env, workspace: str) -> str:
         ledger.close()
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -53,7 +53,7 @@ def _free_port() -> int:
 def running_server(env: Env, workspace: str, log_path: Path) -> Iterator[Server]:
     """Start `python -m api.cli serve` configured by `env` alone; stop it afterwards."""
     key = create_key(env, workspace)
-    port = _free_port()
+    port = free_port()
     inherited = {k: v for k, v in os.environ.items() if not k.startswith(_CONFIG_PREFIXES)}
     child_env = {**inherited, **env, "RUNLEDGER_HOST": "127.0.0.1", "RUNLEDGER_PORT": str(port)}
     with open(log_path, "wb") as log_file:
