@@ -174,7 +174,7 @@ def _time_insert(rows: list[EventRows], client: Any, with_views: bool) -> Timing
     with _frozen_heap(), _stopwatch() as watch:
         for batch in rows:
             client.insert("events", batch.columns, column_names=EVENT_COLUMNS, column_oriented=True)
-    return Timing(sum(len(batch) for batch in rows), watch.seconds, watch.cpu_seconds)
+    return Timing(sum(len(batch.columns[0]) for batch in rows), watch.seconds, watch.cpu_seconds)
 
 
 def _check_projected(client: Any, events: int, executions: int, spans: int) -> None:

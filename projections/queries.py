@@ -35,9 +35,7 @@ class ExecutionStatusView:
     error: dict[str, Any] | None
     started_at: datetime | None
     last_event_at: datetime | None
-    last_position: int
     has_conflicting_outcomes: bool
-    workflow_name: str
 
 
 class ExecutionQueries:
@@ -63,7 +61,5 @@ class ExecutionQueries:
             error=_json(error) if outcome is ExecutionStatus.REJECTED else None,
             started_at=utc(row["started_at"]),
             last_event_at=utc(row["last_event_at"]),
-            last_position=int(row["last_position"]),
             has_conflicting_outcomes=row["outcome_status_count"] > 1,
-            workflow_name=row["workflow_name"],
         )

@@ -41,9 +41,6 @@ class EventRows:
     columns: list[list[Any]] = field(default_factory=lambda: [[] for _ in EVENT_COLUMNS])
     first_positions: dict[tuple[str, str, str], int] = field(default_factory=dict)
 
-    def __len__(self) -> int:
-        return len(self.columns[0])
-
 
 def event_rows(events: Sequence[LoggedEvent]) -> EventRows:
     """Rows for `events`, in log order."""

@@ -2,12 +2,10 @@
 -- workspace (an aggregate without GROUP BY always answers one row).
 SELECT
     count() AS row_count,
-    max(last_position) AS last_position,
     min(started_at) AS started_at,
     max(last_event_at) AS last_event_at,
     max(streamed) AS streamed,
     argMinMerge(outcome) AS outcome,
-    length(groupUniqArrayMerge(outcome_statuses)) AS outcome_status_count,
-    any(workflow_name) AS workflow_name
+    length(groupUniqArrayMerge(outcome_statuses)) AS outcome_status_count
 FROM execution_summary
 WHERE workspace_id = {workspace_id:UUID} AND execution_id = {execution_id:UUID}
