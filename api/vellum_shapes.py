@@ -53,7 +53,7 @@ def span_json(span: SpanView) -> dict[str, Any]:
         "status": span.status,
         "attributes": {"label": span.label, id_field: span.definition_id},
         "events": [orjson.Fragment(event) for event in span.events],
-        "usage_result": None,
+        "usage_result": _fragment(span.usage_result or ""),
     }
 
 
@@ -70,7 +70,7 @@ def detail_json(execution_id: str, page: DetailPage) -> dict[str, Any]:
         "inputs": vellum_values(root.inputs) if root else [],
         "outputs": vellum_values(root.outputs) if root else [],
         "error": _fragment(root.error) if root and root.status == "REJECTED" else None,
-        "usage_results": None,
+        "usage_results": [page.usage_total] if page.usage_total is not None else None,
         "spans": [span_json(span) for span in page.spans],
         "state": _fragment(page.state),
         "status": summary.status.value,

@@ -8,11 +8,14 @@ even while the execution is still receiving events.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import orjson
 from clickhouse_connect.driver.client import Client
 
 from domain.errors import ExecutionNotFound, InvalidCursor
@@ -24,6 +27,17 @@ _PAGE = query_text("span_page")
 _SPANS = query_text("spans_by_id")
 _EVENTS = query_text("span_events")
 _ROOT = query_text("execution_root")
+
+# MlModelUsage's count fields: each is in a model's total, None when no span reported it.
+USAGE_COUNT_FIELDS = (
+    "input_token_count",
+    "output_token_count",
+    "input_char_count",
+    "output_char_count",
+    "compute_nanos",
+    "cache_creation_input_tokens",
+    "cache_read_input_tokens",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +58,7 @@ class SpanView:
     events: list[bytes]
     first_ts: datetime | None
     last_ts: datetime | None
+    usage_result: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +71,8 @@ class DetailPage:
     state: str
     spans: list[SpanView]
     has_more: bool
+    usage_total: dict[str, Any] | None
+    """The usage of the whole execution, not only of this page's spans."""
 
 
 class ExecutionDetails:
@@ -87,8 +104,9 @@ class ExecutionDetails:
             _PAGE, parameters={**ids, "after": after, "limit": limit + 1}
         ).result_rows
         page_ids = [row[0] for row in rows[:limit]]
-        spans = self._spans(ids, [*page_ids, execution_id])
-        parent_context, state = self._client.query(_ROOT, parameters=ids).result_rows[0]
+        parent_context, state, usage_rows = self._client.query(_ROOT, parameters=ids).result_rows[0]
+        usage: dict[UUID, str] = dict(usage_rows)
+        spans = self._spans(ids, [*page_ids, execution_id], usage)
         return DetailPage(
             summary=summary,
             root=spans.get(execution_id),
@@ -96,9 +114,12 @@ class ExecutionDetails:
             state=state,
             spans=[spans[span_id] for span_id in page_ids if span_id in spans],
             has_more=len(rows) > limit,
+            usage_total=usage_total(usage.values()),
         )
 
-    def _spans(self, ids: dict[str, Any], span_ids: list[UUID]) -> dict[UUID, SpanView]:
+    def _spans(
+        self, ids: dict[str, Any], span_ids: list[UUID], usage: dict[UUID, str]
+    ) -> dict[UUID, SpanView]:
         parameters = {**ids, "span_ids": span_ids}
         events = {
             row[0]: row[1:]
@@ -124,5 +145,57 @@ class ExecutionDetails:
                 events=[p if isinstance(p, bytes) else p.encode() for p in payloads],
                 first_ts=utc(first_ts),
                 last_ts=utc(last_ts),
+                usage_result=usage.get(row["span_id"]),
             )
         return views
+
+
+def _count(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def usage_total(usage_results: Iterable[str]) -> dict[str, Any] | None:
+    """Spans' `usage_result`s as one `WorkflowExecutionUsageResult`; None when there are none.
+
+    Usage is summed per `ml_model_name` (each count field on its own), cost per unit. The sum
+    is taken here, over span_usage's one deduplicated row per span, and never in SQL over raw
+    events: a redelivered or replayed event is another `events` row and would count twice.
+    The rows are few (only spans that reported usage), and this keeps the leniency towards
+    what senders put in the JSON (missing fields, odd values are skipped) in one place.
+    Cost uses `math.fsum`, so the total does not depend on the rows' order.
+    """
+    results = [orjson.loads(raw) for raw in usage_results]
+    if not results:
+        return None
+    counts: dict[str, dict[str, list[int]]] = {}
+    costs: dict[str, list[float]] = {}
+    for result in results:
+        if not isinstance(result, dict):
+            continue
+        for entry in result.get("usage") or []:
+            if not isinstance(entry, dict) or not isinstance(entry.get("ml_model_name"), str):
+                continue
+            model = counts.setdefault(entry["ml_model_name"], {})
+            usage = entry.get("ml_model_usage")
+            for name, value in (usage if isinstance(usage, dict) else {}).items():
+                if (count := _count(value)) is not None:
+                    model.setdefault(name, []).append(count)
+        for price in result.get("cost") or []:
+            value = price.get("value") if isinstance(price, dict) else None
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                costs.setdefault(str(price.get("unit") or "USD"), []).append(value)
+    return {
+        "usage": [
+            {
+                "ml_model_name": name,
+                "ml_model_usage": {
+                    field: sum(model[field]) if field in model else None
+                    for field in [*USAGE_COUNT_FIELDS, *sorted(model.keys() - USAGE_COUNT_FIELDS)]
+                },
+            }
+            for name, model in sorted(counts.items())
+        ],
+        "cost": [
+            {"value": math.fsum(values), "unit": unit} for unit, values in sorted(costs.items())
+        ],
+    }

@@ -3,8 +3,8 @@
 `replay` fills a new generation from position 0 while the live one keeps serving, then points
 readers at it; the live runner continues from the new generation's tracking row, so events
 that arrived during the replay are applied exactly once there too.
-`verify` folds the log afresh with domain.lifecycle and compares every execution's status and
-span count with what the projections answer.
+`verify` folds the log afresh with domain.lifecycle and compares every execution's status, span
+count and each span's usage with what the projections answer.
 """
 
 from __future__ import annotations
@@ -12,14 +12,16 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from uuid import UUID
 
 import orjson
 from clickhouse_connect.driver.client import Client
 
-from domain.envelope import Envelope, validate_event
+from domain.envelope import Envelope, Json, validate_event
 from domain.lifecycle import ExecutionSummary, apply
 from domain.log import EventLog
+from domain.vocabulary import EventName
 from projections.clickhouse import connect, query_text
 from projections.generations import Generations
 from projections.migrations import apply_migrations
@@ -29,6 +31,12 @@ from projections.store import ClickHouseStore
 
 Progress = Callable[[int, int], None]
 """Called with (position reached, log head) after each batch."""
+
+ExecutionKey = tuple[UUID, UUID]
+UsageRank = tuple[datetime, int, int]
+"""A terminal node event's (timestamp, event id) in ClickHouse's order: the earliest counts."""
+
+_USAGE_EVENTS = frozenset({EventName.NODE_FULFILLED, EventName.NODE_REJECTED})
 
 
 def replay(log_: EventLog, url: str, base: str, progress: Progress, batch_size: int = 5000) -> str:
@@ -68,24 +76,29 @@ def verify(
     head = log_.max_position()
     summaries: dict[tuple[UUID, UUID], ExecutionSummary] = {}
     spans: dict[tuple[UUID, UUID], set[UUID]] = defaultdict(set)
+    usages: dict[ExecutionKey, dict[UUID, tuple[UsageRank, Json]]] = defaultdict(dict)
     report = VerifyReport()
     position = 0
     while position < head and (events := log_.read(after=position, limit=batch_size)):
         for event in events:
             if event.position > head:
                 break
-            envelope = validate_event(orjson.loads(event.raw), event.raw, 0)
+            parsed = orjson.loads(event.raw)
+            envelope = validate_event(parsed, event.raw, 0)
             assert isinstance(envelope, Envelope), "the log holds only validated events"
             key = (event.workspace_id, event.execution_id)
             summaries[key] = apply(
                 summaries.get(key) or ExecutionSummary(event.execution_id), envelope
             )
             spans[key].add(envelope.span_id)
+            if envelope.name in _USAGE_EVENTS:
+                _fold_usage(usages[key], envelope, parsed)
             report.events_count += 1
         position = events[-1].position
         progress(min(position, head), head)
     queries = ExecutionQueries(client)
     span_counts = _span_counts(client)
+    span_usages = _span_usages(client)
     for (workspace_id, execution_id), summary in summaries.items():
         report.executions_count += 1
         view = queries.status(workspace_id, execution_id)
@@ -107,9 +120,45 @@ def verify(
             report.differences.append(
                 f"{name}: {projected} spans in projections, {logged} in the log"
             )
+        logged_usage = {span: usage for span, (_, usage) in usages[key].items()}
+        projected_usage = span_usages.get(key, {})
+        differing = [
+            span
+            for span in logged_usage.keys() | projected_usage.keys()
+            if logged_usage.get(span) != projected_usage.get(span)
+        ]
+        if differing:
+            report.differences.append(
+                f"{name}: usage of {len(differing)} spans differs from the log's "
+                f"(span {min(differing)} among them)"
+            )
     return report
+
+
+def _fold_usage(
+    usages: dict[UUID, tuple[UsageRank, Json]], envelope: Envelope, parsed: Json
+) -> None:
+    """Keep a span's earliest `usage_result`, as span_usage's argMin does (0005_span_usage)."""
+    body = parsed.get("body")
+    usage = body.get("usage_result") if isinstance(body, dict) else None
+    if not isinstance(usage, dict):
+        return
+    # ClickHouse orders UUIDs by their last 64 bits first; ties on the timestamp go its way.
+    event_id = envelope.event_id.int
+    rank = (envelope.timestamp, event_id & ((1 << 64) - 1), event_id >> 64)
+    held = usages.get(envelope.span_id)
+    if held is None or rank < held[0]:
+        usages[envelope.span_id] = (rank, usage)
 
 
 def _span_counts(client: Client) -> dict[tuple[UUID, UUID], int]:
     rows = client.query(query_text("span_counts")).result_rows
     return {(ws, ex): int(count) for ws, ex, count in rows}
+
+
+def _span_usages(client: Client) -> dict[ExecutionKey, dict[UUID, Json]]:
+    # Compared parsed: the projection keeps the JSON re-serialised (JSONExtractRaw), not as sent.
+    usages: dict[ExecutionKey, dict[UUID, Json]] = defaultdict(dict)
+    for ws, ex, span, raw in client.query(query_text("span_usages")).result_rows:
+        usages[(ws, ex)][span] = orjson.loads(raw)
+    return usages

@@ -1,7 +1,8 @@
 """The projection contract: whatever the log's delivery history, the answers are the same.
 
 Re-applying batches, a shuffled arrival order, a crash between a batch's data and its tracking
-row, and a replay from zero into fresh tables all give identical status and detail answers.
+row, and a replay from zero into fresh tables all give identical status and detail answers,
+usage and cost included.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from clickhouse_connect.driver.client import Client
 from domain.batch import split_body, validate_batch
 from domain.log.ledger import Ledger
 from projections.clickhouse import connect
-from projections.detail import ExecutionDetails
+from projections.detail import USAGE_COUNT_FIELDS, ExecutionDetails
 from projections.migrations import apply_migrations
 from projections.queries import ExecutionQueries
 from projections.runner import ProjectionRunner
@@ -29,6 +30,8 @@ from tests.events import Event, execution, node_event, workflow_event
 from tests.sdk_workflows import SDK_WORKFLOWS, root_execution
 
 WORKSPACE = uuid.uuid4()
+# Every MlModelUsage count a total carries, None when no span reported it.
+NO_COUNTS = dict.fromkeys(USAGE_COUNT_FIELDS)
 NOW = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
 
 
@@ -43,8 +46,16 @@ class CrashBeforeTracking(ClickHouseStore):
         raise Crash
 
 
+def _usage(model: str, tokens: int, cost: float) -> dict[str, Any]:
+    usage = {"input_token_count": tokens, "output_token_count": tokens // 2}
+    return {
+        "usage": [{"ml_model_name": model, "ml_model_usage": usage}],
+        "cost": [{"value": cost, "unit": "USD"}],
+    }
+
+
 def _runs() -> tuple[list[Event], list[uuid.UUID]]:
-    """Real SDK runs plus a hand-made execution with late and contradictory events."""
+    """Real SDK runs plus a hand-made execution with late and contradictory events and usage."""
     events: list[Event] = []
     roots = []
     for name in ("linear", "failing", "nested", "map"):
@@ -53,9 +64,15 @@ def _runs() -> tuple[list[Event], list[uuid.UUID]]:
         roots.append(root_execution(run))
     odd = execution(node_count=3)
     ex = odd[0]["span_id"]
+    # Two nodes report usage; the first reports again later, contradicting itself.
+    odd[2]["body"]["usage_result"] = _usage("gpt-4o", 10, 0.0012)
+    odd[4]["body"]["usage_result"] = _usage("claude-sonnet-4", 7, 0.0008)
+    late_report = node_event("rejected", ex, odd[2]["span_id"], 4000)
+    late_report["body"]["usage_result"] = _usage("gpt-4o", 99, 1.0)
     odd += [
         workflow_event("rejected", ex, 5000),
         node_event("fulfilled", ex, str(uuid.uuid4()), 6000),
+        late_report,
     ]
     events += odd
     roots.append(uuid.UUID(ex))
@@ -102,9 +119,11 @@ def _answers(client: Client, roots: list[uuid.UUID], ordered: bool = True) -> di
         status = queries.status(WORKSPACE, root)
         assert status is not None
         spans: list[Any] = []
+        usage_totals = []
         cursor = None
         while True:
             page = details.page(WORKSPACE, root, cursor, limit=7)
+            usage_totals.append(page.usage_total)
             spans += [
                 (
                     s.span_id,
@@ -118,6 +137,7 @@ def _answers(client: Client, roots: list[uuid.UUID], ordered: bool = True) -> di
                     s.outputs,
                     s.error,
                     sorted(s.events),
+                    s.usage_result,
                 )
                 for s in page.spans
             ]
@@ -133,7 +153,9 @@ def _answers(client: Client, roots: list[uuid.UUID], ordered: bool = True) -> di
                 status.has_conflicting_outcomes,
             ),
             "spans": spans if ordered else sorted(spans, key=lambda s: str(s[0])),
+            "usage": usage_totals[0],
         }
+        assert usage_totals == usage_totals[:1] * len(usage_totals)  # the same on every page
     return answers
 
 
@@ -154,6 +176,16 @@ def test_reapplying_every_batch_changes_no_answer(
     assert _answers(client, roots) == once
     assert once[str(roots[-1])]["status"][0] == "FULFILLED"
     assert once[str(roots[-1])]["status"][4] is True  # the contradictory rejection is flagged
+    assert once[str(roots[-1])]["usage"] == {
+        "usage": [
+            {"ml_model_name": name, "ml_model_usage": {**NO_COUNTS, **tokens}}
+            for name, tokens in (
+                ("claude-sonnet-4", {"input_token_count": 7, "output_token_count": 3}),
+                ("gpt-4o", {"input_token_count": 10, "output_token_count": 5}),
+            )
+        ],
+        "cost": [{"value": 0.0012 + 0.0008, "unit": "USD"}],
+    }
 
 
 def test_a_shuffled_arrival_order_gives_the_same_answers(
