@@ -5,19 +5,24 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping
+from uuid import UUID
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
+from api.deployments_file import register_file
 from api.errors import EXCEPTION_HANDLERS
 from api.live import LiveProjections
 from api.logs import AccessLogMiddleware
-from api.routes import admin, events, executions, health
+from api.routes import admin, deployments, events, execute, executions, health, workflows
 from api.routes.admin import ReplayState
 from api.settings import Settings
 from domain.keys import KeyRing
 from domain.log.ledger import SQLITE_MODULE, Ledger
 from projections.leader import FileWriterLock, PostgresWriterLock, WriterLock
+from projections.state import execution_state
+from runtime.executor import Runtime
+from runtime.sdk_runs import ResolvedState
 
 log = logging.getLogger("runledger.api")
 
@@ -50,6 +55,44 @@ def writer_lock(settings: Settings) -> WriterLock | None:
     )
 
 
+def open_runtime(settings: Settings, ledger: Ledger, live: LiveProjections) -> Runtime:
+    """The runtime, with the deployments file registered and a crash's leftovers dealt with."""
+
+    def load_state(workspace_id: UUID, execution_id: UUID) -> ResolvedState | None:
+        # The previous run may have ended a moment ago: wait until the log is visible.
+        live.runner.wait_for(ledger.max_position(), settings.read_wait_seconds)
+        view = execution_state(live.reader, workspace_id, execution_id)
+        if view is None:
+            return None
+        return ResolvedState(
+            trace_id=view.trace_id,
+            span_id=view.execution_id,
+            state=view.state,
+            timestamp=view.timestamp,
+            previous_trace_id=view.previous_trace_id,
+            previous_span_id=view.previous_span_id,
+            root_trace_id=view.root_trace_id,
+            root_span_id=view.root_span_id,
+        )
+
+    def wake_runner() -> None:
+        # Looked up at each call: a replay's switch replaces the runner.
+        live.runner.wake()
+
+    runtime = Runtime(
+        ledger,
+        workers=settings.workers,
+        replica=settings.replica,
+        load_state=load_state,
+        on_append=wake_runner,
+    )
+    if settings.deployments_file is not None:
+        for name, created in register_file(settings.deployments_file, runtime.deployments):
+            log.info("deployment registered", extra={"deployment": name, "new_release": created})
+    runtime.recover()
+    return runtime
+
+
 def create_app(env: Mapping[str, str], settings: Settings | None = None) -> Starlette:
     """The Runledger ASGI app for this environment."""
     settings = settings or Settings.from_env(env)
@@ -64,6 +107,8 @@ def create_app(env: Mapping[str, str], settings: Settings | None = None) -> Star
         app.state.live = live
         app.state.replay = ReplayState()
         app.state.admin_token = settings.admin_token or read_admin_token(settings)
+        runtime = open_runtime(settings, ledger, live)
+        app.state.runtime = runtime
         log.info(
             "ready",
             extra={
@@ -80,12 +125,21 @@ def create_app(env: Mapping[str, str], settings: Settings | None = None) -> Star
         finally:
             # Requests have drained by now (uvicorn waits for them), so closing loses nothing;
             # the runner finishes its batch and resumes from its tracking row next start.
+            runtime.close(settings.graceful_shutdown_seconds)
             live.close()
             ledger.close()
             log.info("stopped")
 
     app = Starlette(
-        routes=[*health.routes, *events.routes, *executions.routes, *admin.routes],
+        routes=[
+            *health.routes,
+            *events.routes,
+            *executions.routes,
+            *execute.routes,
+            *deployments.routes,
+            *workflows.routes,
+            *admin.routes,
+        ],
         middleware=[Middleware(AccessLogMiddleware)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,

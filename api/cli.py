@@ -1,4 +1,4 @@
-"""The `runledger` command: serve the API and manage API keys."""
+"""The `runledger` command: serve the API, manage API keys and deployments, rebuild."""
 
 from __future__ import annotations
 
@@ -20,11 +20,13 @@ from api.app import create_app, open_ledger, read_admin_token, writer_lock
 from api.live import LiveProjections
 from api.logs import configure_logging
 from api.settings import Settings
-from domain.errors import UnknownApiKey
-from domain.keys import KeyRing
+from domain.deployments import Deployments
+from domain.errors import DeploymentNotFound, UnknownApiKey
+from domain.keys import KeyRing, workspace_id_for
 from projections.clickhouse import connect
 from projections.generations import Generations
 from projections.replay import replay, verify
+from runtime import entrypoints
 
 log = logging.getLogger("runledger.cli")
 
@@ -217,6 +219,31 @@ def verify_command(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     return 1 if report["differences"] else 0
 
 
+def deploy_command(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    """Register a release of a deployment (its entrypoint must import from here)."""
+    settings = _settings(args, env)
+    entrypoint = entrypoints.load(args.entrypoint)  # refuse what would never run
+    ledger = open_ledger(settings)
+    try:
+        deployment, release, created = Deployments(ledger).register(
+            workspace_id_for(args.workspace),
+            args.name,
+            args.entrypoint,
+            tags=args.tag or [],
+            timeout_seconds=args.timeout,
+            description=args.description,
+        )
+    finally:
+        ledger.close()
+    inputs = ", ".join(f"{s.name}: {s.type.value}" for s in entrypoint.inputs) or "none"
+    verb = "released" if created else "unchanged, newest release"
+    print(
+        f"{deployment.name} ({deployment.id}) {verb} {release.id}: {args.entrypoint} "
+        f"[{entrypoint.kind.value}; inputs {inputs}] tags {', '.join(release.tags)}"
+    )
+    return 0
+
+
 def project_command(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     """Follow the log into the projections without serving HTTP, until SIGTERM or SIGINT."""
     settings = replace(_settings(args, env), projector="thread")
@@ -285,15 +312,33 @@ def parser() -> argparse.ArgumentParser:
         "project", help="follow the log into the projections without serving HTTP", parents=[data]
     )
     project_parser.set_defaults(handler=project_command)
+    deploy_parser = commands.add_parser(
+        "deploy", help="register a release of a workflow deployment", parents=[data]
+    )
+    deploy_parser.add_argument("name", help="the deployment's name")
+    deploy_parser.add_argument(
+        "--entrypoint", required=True, help="package.module:attribute of a workflow or function"
+    )
+    deploy_parser.add_argument(
+        "--tag", action="append", help="a release tag (repeatable); LATEST is always set"
+    )
+    deploy_parser.add_argument("--timeout", type=float, help="seconds a run may take")
+    deploy_parser.add_argument("--workspace", default=FIRST_WORKSPACE, help="default: default")
+    deploy_parser.add_argument("--description", help="shown in the deployment listing")
+    deploy_parser.set_defaults(handler=deploy_command)
     return root
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `runledger` console script."""
     args = parser().parse_args(argv)
+    # Entrypoints are the user's modules: import them from where the command runs, as
+    # uvicorn does for apps (a console script's sys.path does not hold the working folder).
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
     try:
         code: int = args.handler(args, os.environ)
-    except (ValueError, OSError) as error:
+    except (ValueError, OSError, DeploymentNotFound) as error:
         # Bad settings or arguments: one line, not a traceback.
         print(f"runledger: {error}", file=sys.stderr)
         return 2

@@ -16,7 +16,17 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from domain.errors import ExecutionNotFound, FieldError, InvalidBatch, InvalidBody, InvalidCursor
+from domain.errors import (
+    DeploymentNotFound,
+    ExecutionNotFound,
+    ExternalIdConflict,
+    FieldError,
+    InvalidBatch,
+    InvalidBody,
+    InvalidCursor,
+    InvalidInputs,
+)
+from runtime.entrypoints import EntrypointError
 
 log = logging.getLogger("runledger.api")
 
@@ -87,6 +97,28 @@ async def handle_invalid_cursor(request: Request, exc: Exception) -> Response:
     return error_response(400, str(exc), [FieldError(None, exc.field, exc.reason)])
 
 
+async def handle_invalid_inputs(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, InvalidInputs)
+    return error_response(400, "the request's inputs do not match the workflow", exc.errors)
+
+
+async def handle_external_id_conflict(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ExternalIdConflict)
+    return error_response(
+        409,
+        str(exc),
+        [FieldError(None, "external_id", "names an execution started with a different request")],
+        execution_id=str(exc.execution_id),
+    )
+
+
+async def handle_broken_entrypoint(request: Request, exc: Exception) -> Response:
+    # The release names code this server cannot import: an operator's problem, not the
+    # caller's, and nothing was recorded.
+    log.error("entrypoint does not load", extra={"path": request.url.path, "error": str(exc)})
+    return error_response(500, f"the release's entrypoint does not load: {exc}")
+
+
 async def handle_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     response = error_response(exc.status_code, str(exc.detail))
@@ -125,6 +157,10 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     InterfaceError: handle_log_unavailable,
     ApiError: handle_api_error,
     ExecutionNotFound: handle_not_found,
+    DeploymentNotFound: handle_not_found,
+    InvalidInputs: handle_invalid_inputs,
+    ExternalIdConflict: handle_external_id_conflict,
+    EntrypointError: handle_broken_entrypoint,
     InvalidCursor: handle_invalid_cursor,
     InvalidBatch: handle_invalid_batch,
     InvalidBody: handle_invalid_body,

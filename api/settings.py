@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,17 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise ValueError(f"{name} must be a number, got {raw!r}") from None
 
 
+def _deployments_file(env: Mapping[str, str], data_dir: Path) -> Path | None:
+    raw = env.get("RUNLEDGER_DEPLOYMENTS_FILE")
+    if raw:
+        path = Path(raw)
+        if not path.is_file():
+            raise ValueError(f"RUNLEDGER_DEPLOYMENTS_FILE names no file: {raw!r}")
+        return path
+    default = data_dir / "deployments.toml"
+    return default if default.is_file() else None
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable; see the README's configuration reference."""
@@ -53,6 +65,9 @@ class Settings:
     projector: str = "thread"
     read_wait_seconds: float = 10.0
     admin_token: str | None = None
+    workers: int = 4
+    replica: str = "embedded"
+    deployments_file: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -86,6 +101,11 @@ class Settings:
             projector=projector,
             read_wait_seconds=_float(env, "RUNLEDGER_READ_WAIT_SECONDS", 10.0),
             admin_token=env.get("RUNLEDGER_ADMIN_TOKEN") or None,
+            workers=_int(env, "RUNLEDGER_WORKERS", 4),
+            # Names the runs this process owns, to close its own in-flight runs after a crash:
+            # every replica writing to one log needs its own stable name.
+            replica=env.get("RUNLEDGER_REPLICA") or socket.gethostname(),
+            deployments_file=_deployments_file(env, data_dir),
             host=env.get("RUNLEDGER_HOST") or "127.0.0.1",
             port=_int(env, "RUNLEDGER_PORT", 8000),
             max_body_bytes=_int(env, "RUNLEDGER_MAX_BODY_BYTES", 16 * 1024 * 1024),

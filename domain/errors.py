@@ -52,3 +52,27 @@ class InvalidCursor(RunledgerError):
         self.field = field
         self.reason = reason
         super().__init__(f"{field} {reason}")
+
+
+class DeploymentNotFound(RunledgerError):
+    """No such deployment, or no release with that tag, in the asking workspace."""
+
+
+class InvalidInputs(RunledgerError):
+    """A run's inputs do not match what its entrypoint declares; each error names one input."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{e.field}: {e.reason}" for e in errors))
+
+
+class ExternalIdConflict(RunledgerError):
+    """An `external_id` already names an execution that was started with a different request."""
+
+    def __init__(self, external_id: str, execution_id: object) -> None:
+        self.external_id = external_id
+        self.execution_id = execution_id
+        super().__init__(
+            f"external_id {external_id!r} already names execution {execution_id}, "
+            "started with a different request"
+        )

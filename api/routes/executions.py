@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 import orjson
@@ -17,6 +18,7 @@ from domain.errors import ExecutionNotFound, InvalidCursor
 from projections.detail import ExecutionDetails
 from projections.queries import ExecutionQueries
 from projections.runner import ProjectionRunner
+from runtime.executor import Runtime
 
 
 def _execution_id(request: Request) -> UUID:
@@ -53,12 +55,25 @@ async def execution_status(request: Request) -> Response:
     await _wait_for_requested_position(request)
     queries: ExecutionQueries = request.app.state.live.queries
     view = await run_in_threadpool(queries.status, workspace.id, execution_id)
+    detail_url = f"{request.base_url}v1/workflow-executions/{execution_id}/detail"
     if view is None:
-        raise ExecutionNotFound(execution_id)
+        # Not in the projections: a run the runtime accepted may still wait for a worker.
+        runtime: Runtime = request.app.state.runtime
+        run = await run_in_threadpool(runtime.runs.get, execution_id)
+        if run is None or run.workspace_id != workspace.id:
+            raise ExecutionNotFound(execution_id)
+        status = "INITIATED" if run.started else "PENDING"
+        pending: dict[str, Any] = {
+            "status": status,
+            "execution_id": str(execution_id),
+            "outputs": None,
+            "error": None,
+            "execution_detail_url": detail_url,
+        }
+        return Response(orjson.dumps(pending), media_type="application/json")
     error = None
     if view.error is not None:
         error = {"message": view.error.get("message"), "code": view.error.get("code")}
-    detail_url = f"{request.base_url}v1/workflow-executions/{execution_id}/detail"
     body = {
         "status": view.status.value,
         "execution_id": str(execution_id),

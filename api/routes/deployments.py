@@ -1,0 +1,103 @@
+"""`GET /v1/workflow-deployments[/{id_or_name}]`: deployments in Vellum's shapes, as far as
+they apply (Runledger has no environments or display data; every deployment is ACTIVE)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from api.auth import require_workspace
+from api.errors import ApiError
+from domain.deployments import Deployment
+from runtime import entrypoints
+from runtime.entrypoints import EntrypointError
+from runtime.executor import Runtime
+
+
+def _iso(deployment: Deployment, newest: bool) -> str:
+    moment = deployment.releases[-1].released_at if newest else deployment.created_on
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _variables(deployment: Deployment) -> list[dict[str, Any]]:
+    try:
+        entrypoint = entrypoints.load(deployment.releases[-1].entrypoint)
+    except EntrypointError:
+        return []  # the code moved away; the deployment is still listed
+    return [
+        {"id": spec.name, "key": spec.name, "type": spec.type.value, "required": spec.required}
+        for spec in entrypoint.inputs
+    ]
+
+
+def deployment_json(deployment: Deployment, *, full: bool) -> dict[str, Any]:
+    """A `SlimWorkflowDeployment`, or with `full` a `WorkflowDeploymentRead`."""
+    newest = deployment.releases[-1] if deployment.releases else None
+    body: dict[str, Any] = {
+        "id": str(deployment.id),
+        "name": deployment.name,
+        "label": deployment.name,
+        "status": "ACTIVE",
+        "environment": None,
+        "created": _iso(deployment, newest=False),
+        "last_deployed_on": _iso(deployment, newest=newest is not None),
+        "input_variables": _variables(deployment) if newest else [],
+        "output_variables": [],
+        "description": newest.description if newest else None,
+        "releases": [
+            {
+                "id": str(release.id),
+                "entrypoint": release.entrypoint,
+                "release_tags": list(release.tags),
+                "timeout_seconds": release.timeout_seconds,
+                "created": release.released_at.isoformat().replace("+00:00", "Z"),
+            }
+            for release in deployment.releases
+        ],
+    }
+    if full:
+        body["last_deployed_history_item_id"] = str(newest.id) if newest else ""
+    return body
+
+
+async def list_deployments(request: Request) -> Response:
+    """The workspace's deployments, oldest first, paged by `limit` and `offset`."""
+    workspace = await require_workspace(request)
+    runtime: Runtime = request.app.state.runtime
+    try:
+        limit = int(request.query_params.get("limit") or 100)
+        offset = int(request.query_params.get("offset") or 0)
+    except ValueError:
+        raise ApiError(400, "limit and offset must be integers") from None
+    if not 1 <= limit <= 1000 or offset < 0:
+        raise ApiError(400, "limit must be between 1 and 1000 and offset at least 0")
+    everything = await run_in_threadpool(lambda: list(runtime.deployments.list(workspace.id)))
+    page = everything[offset : offset + limit]
+    body = {
+        "count": len(everything),
+        "next": None,
+        "previous": None,
+        "results": [deployment_json(d, full=False) for d in page],
+    }
+    return Response(orjson.dumps(body), media_type="application/json")
+
+
+async def retrieve_deployment(request: Request) -> Response:
+    """One deployment by id or name; another workspace's is a 404."""
+    workspace = await require_workspace(request)
+    runtime: Runtime = request.app.state.runtime
+    found = await run_in_threadpool(
+        runtime.deployments.find, workspace.id, request.path_params["id_or_name"]
+    )
+    return Response(orjson.dumps(deployment_json(found, full=True)), media_type="application/json")
+
+
+routes = [
+    Route("/v1/workflow-deployments", list_deployments, methods=["GET"]),
+    Route("/v1/workflow-deployments/{id_or_name}", retrieve_deployment, methods=["GET"]),
+]

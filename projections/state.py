@@ -1,0 +1,77 @@
+"""An execution's resolved state: what `GET /v1/workflows/{span_id}/state` answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import orjson
+from clickhouse_connect.driver.client import Client
+
+from projections.clickhouse import query_text
+from projections.queries import utc
+
+_STATE = query_text("execution_state")
+
+
+@dataclass(frozen=True, slots=True)
+class StateView:
+    """The newest snapshot of an execution's state, and where it came from."""
+
+    execution_id: UUID
+    trace_id: UUID
+    timestamp: datetime
+    state: dict[str, Any]
+    previous_trace_id: UUID | None
+    previous_span_id: UUID | None
+    root_trace_id: UUID | None
+    root_span_id: UUID | None
+
+
+def _link(links: list[dict[str, Any]], kind: str) -> tuple[UUID | None, UUID | None]:
+    for link in links:
+        if isinstance(link, dict) and link.get("type") == kind:
+            context = link.get("span_context") or {}
+            span_id = context.get("span_id")
+            return UUID(link["trace_id"]), UUID(span_id) if span_id else None
+    return None, None
+
+
+def execution_state(client: Client, workspace_id: UUID, execution_id: UUID) -> StateView | None:
+    """The execution's state, or None when it has no snapshot in this workspace."""
+    result = client.query(
+        _STATE, parameters={"workspace_id": workspace_id, "execution_id": execution_id}
+    )
+    row = dict(zip(result.column_names, result.result_rows[0], strict=True))
+    if not row["snapshot_count"]:
+        return None
+    state = orjson.loads(row["snapshot_state"]) if row["snapshot_state"] else {}
+    raw_links = row["initiated_links"]
+    links = orjson.loads(raw_links) if raw_links and raw_links != "null" else []
+    previous_trace, previous_span = _link(links, "PREVIOUS_SPAN")
+    root_trace, root_span = _link(links, "ROOT_SPAN")
+    timestamp = utc(row["snapshot_at"])
+    assert timestamp is not None
+    return StateView(
+        execution_id=execution_id,
+        trace_id=row["snapshot_trace_id"],
+        timestamp=timestamp,
+        state=state if isinstance(state, dict) else {"value": state},
+        previous_trace_id=previous_trace,
+        previous_span_id=previous_span,
+        root_trace_id=root_trace,
+        root_span_id=root_span,
+    )
+
+
+_EVENTS = query_text("execution_events")
+
+
+def recorded_events(client: Client, workspace_id: UUID, execution_id: UUID) -> list[bytes]:
+    """Every event of the execution in log order, byte for byte as it was recorded."""
+    result = client.query(
+        _EVENTS, parameters={"workspace_id": workspace_id, "execution_id": execution_id}
+    )
+    return [row[0].encode() if isinstance(row[0], str) else row[0] for row in result.result_rows]

@@ -1,0 +1,322 @@
+"""The runtime: accepts runs of deployed workflows and runs them on a bounded pool of workers.
+
+A run is recorded (`Run.Requested`, in the log) before anyone is told its execution id, so an
+accepted run is never lost: it waits as PENDING while every worker is busy, and a run a crash
+left behind is dealt with at the next start (`recover`): one that never started runs then, one
+that was in flight is closed as REJECTED with INTERNAL_SERVER_ERROR.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from domain.deployments import Deployment, Deployments, Release
+from domain.errors import ExecutionNotFound
+from domain.log.ledger import Ledger
+from domain.runs import Run, Runs, request_digest
+from runtime import entrypoints
+from runtime.contexts import RunIdentity, definition, deployment_context
+from runtime.entrypoints import Entrypoint, Kind
+from runtime.function_runs import run_function
+from runtime.handles import Outcome, RunHandle
+from runtime.recorder import FLUSH_SECONDS, EventRecorder, Listener
+from runtime.sdk_runs import ResolvedState, run_sdk_workflow
+from runtime.values import check_inputs, python_inputs
+
+log = logging.getLogger("runledger.runtime")
+
+INTERNAL_ERROR = "INTERNAL_SERVER_ERROR"
+
+
+@dataclass(frozen=True, slots=True)
+class RunRequest:
+    """A checked request to run a release."""
+
+    workspace_id: UUID
+    deployment: Deployment
+    release: Release
+    release_tag: str
+    entrypoint: Entrypoint
+    inputs: dict[str, Any]
+    external_id: str | None
+    metadata: dict[str, Any] | None
+    previous_execution_id: UUID | None
+
+
+class Runtime:
+    """Runs deployed workflows in this process; see the module docstring."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        *,
+        workers: int,
+        replica: str,
+        load_state: Callable[[UUID, UUID], ResolvedState | None],
+        on_append: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._ledger = ledger
+        self._on_append = on_append
+        self.deployments = Deployments(ledger)
+        self.runs = Runs(ledger)
+        self.replica = replica
+        self._load_state = load_state
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="runledger-run")
+        self._handles: dict[UUID, RunHandle] = {}
+        self._recorders: dict[UUID, EventRecorder] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._flusher = threading.Thread(target=self._flush_loop, name="run-flusher", daemon=True)
+        self._flusher.start()
+
+    # --- accepting -----------------------------------------------------------------------
+
+    def prepare(
+        self,
+        workspace_id: UUID,
+        deployment_ref: str,
+        release_tag: str | None,
+        sent_inputs: Mapping[str, tuple[Any, str | None]],
+    ) -> tuple[Deployment, Release, Entrypoint, dict[str, Any]]:
+        """Find the release and check the inputs against it; raises before recording anything."""
+        deployment = self.deployments.find(workspace_id, deployment_ref)
+        release = deployment.resolve(release_tag)
+        entrypoint = entrypoints.load(release.entrypoint)
+        return deployment, release, entrypoint, check_inputs(entrypoint, sent_inputs)
+
+    def submit(
+        self, request: RunRequest, listener: Listener | None = None
+    ) -> tuple[Run, RunHandle | None]:
+        """Record and queue a run; the existing run for a repeated `external_id`.
+
+        Returns the run and, if this call created it, its handle. The listener, if any,
+        receives the run's events as they are logged (only for a run this call created).
+        """
+        digest = request_digest(
+            {
+                "deployment_id": str(request.deployment.id),
+                "release_tag": request.release_tag,
+                "inputs": request.inputs,
+                "metadata": request.metadata,
+                "previous_execution_id": str(request.previous_execution_id or ""),
+            }
+        )
+        run = Run(
+            execution_id=uuid4(),
+            workspace_id=request.workspace_id,
+            deployment_id=request.deployment.id,
+            release_id=request.release.id,
+            release_tag=request.release_tag,
+            inputs=request.inputs,
+            external_id=request.external_id,
+            metadata=request.metadata,
+            previous_execution_id=request.previous_execution_id,
+            digest=digest,
+            replica=self.replica,
+        )
+        accepted = self.runs.request(run)
+        if not accepted.created:
+            return accepted.run, None
+        handle = RunHandle(run, listeners=[listener] if listener else [])
+        self._queue(handle)
+        return run, handle
+
+    def _queue(self, handle: RunHandle) -> None:
+        with self._lock:
+            self._handles[handle.execution_id] = handle
+        self._pool.submit(self._execute, handle)
+
+    def handle(self, execution_id: UUID) -> RunHandle | None:
+        """The in-process handle of a run that is queued or running here."""
+        with self._lock:
+            return self._handles.get(execution_id)
+
+    # --- cancelling ----------------------------------------------------------------------
+
+    def cancel(self, workspace_id: UUID, execution_id: UUID) -> Run:
+        """Stop a run of the workspace; a run that already ended is left as it is."""
+        run = self.runs.get(execution_id)
+        if run is None or run.workspace_id != workspace_id:
+            raise ExecutionNotFound(execution_id)
+        handle = self.handle(execution_id)
+        if handle is not None:
+            handle.stopper.stop("WORKFLOW_CANCELLED", "the execution was cancelled")
+        return run
+
+    # --- running -------------------------------------------------------------------------
+
+    def _identity(self, run: Run, entrypoint: Entrypoint | None) -> RunIdentity:
+        deployment = self.deployments.find(run.workspace_id, str(run.deployment_id))
+        release = deployment.release_by_id(run.release_id)
+        name = entrypoint.label if entrypoint is not None else deployment.name
+        return RunIdentity(
+            execution_id=run.id,
+            trace_id=run.trace_id or uuid4(),
+            deployment_context=deployment_context(
+                execution_id=run.id,
+                deployment_id=deployment.id,
+                deployment_name=deployment.name,
+                release_id=release.id,
+                release_tag=run.release_tag,
+                external_id=run.external_id,
+                metadata=run.metadata,
+            ),
+            workflow_definition=definition(release.entrypoint, name),
+        )
+
+    def _execute(self, handle: RunHandle) -> None:
+        run = handle.run
+        recorder = EventRecorder(self._ledger, run.workspace_id, handle.listeners, self._on_append)
+        with self._lock:
+            self._recorders[run.id] = recorder
+        try:
+            outcome = self._run(handle, recorder)
+        except BaseException as error:  # a fault of Runledger's, never of user code
+            log.exception("run failed inside the runtime", extra={"execution_id": str(run.id)})
+            outcome = self._close_broken(handle, recorder, error)
+        finally:
+            with self._lock:
+                self._recorders.pop(run.id, None)
+        try:
+            run.finish(outcome.status)
+            self.runs.save(run)
+        finally:
+            with self._lock:
+                self._handles.pop(run.id, None)
+            handle.finish(outcome)
+
+    def _run(self, handle: RunHandle, recorder: EventRecorder) -> Outcome:
+        run = handle.run
+        deployment = self.deployments.find(run.workspace_id, str(run.deployment_id))
+        release = deployment.release_by_id(run.release_id)
+        entrypoint = entrypoints.load(release.entrypoint)
+        run.start(uuid4())
+        self.runs.save(run)
+        identity = self._identity(run, entrypoint)
+        reason = handle.stopper.reason
+        if reason is not None:  # cancelled while it waited for a worker
+            recorder.emit(identity.workflow_event("initiated", {"inputs": run.inputs}, reason.at))
+            recorder.emit(identity.rejected(reason.message, reason.code, at=reason.at))
+            recorder.flush()
+            return Outcome(
+                "REJECTED", {}, {"message": reason.message, "code": reason.code}, reason.at
+            )
+        timer = None
+        if release.timeout_seconds and entrypoint.kind is Kind.FUNCTION:
+            timer = threading.Timer(
+                release.timeout_seconds,
+                handle.stopper.stop,
+                ("WORKFLOW_TIMEOUT", f"the execution ran longer than {release.timeout_seconds:g}s"),
+            )
+            timer.daemon = True
+            timer.start()
+        try:
+            inputs = python_inputs(entrypoint, run.inputs)
+            if entrypoint.kind is Kind.WORKFLOW:
+                outcome = run_sdk_workflow(
+                    entrypoint,
+                    identity,
+                    inputs,
+                    previous_execution_id=run.previous_execution_id,
+                    timeout_seconds=release.timeout_seconds,
+                    stopper=handle.stopper,
+                    emit=recorder.emit,
+                    load_state=lambda ex: self._load_state(run.workspace_id, ex),
+                )
+            else:
+                previous = None
+                if run.previous_execution_id is not None:
+                    resolved = self._load_state(run.workspace_id, run.previous_execution_id)
+                    previous = resolved.state if resolved is not None else None
+                outcome = run_function(
+                    entrypoint,
+                    identity,
+                    inputs,
+                    previous_state=previous,
+                    stopper=handle.stopper,
+                    emit=recorder.emit,
+                    flush=recorder.flush,
+                )
+        finally:
+            if timer is not None:
+                timer.cancel()
+        recorder.flush()
+        return outcome
+
+    def _close_broken(
+        self, handle: RunHandle, recorder: EventRecorder, error: BaseException
+    ) -> Outcome:
+        message = f"the runtime failed: {error}"
+        stack = "".join(traceback.format_exception(error))
+        try:
+            identity = self._identity(handle.run, None)
+            recorder.emit(identity.rejected(message, INTERNAL_ERROR, stacktrace=stack))
+            recorder.flush()
+        except Exception:
+            log.exception("could not record the rejection of a broken run")
+        return Outcome("REJECTED", {}, {"message": message, "code": INTERNAL_ERROR}, _now())
+
+    # --- after a crash -------------------------------------------------------------------
+
+    def recover(self) -> tuple[int, int]:
+        """Deal with what a crash left: (runs queued again, runs closed as REJECTED)."""
+        queued = closed = 0
+        for run in list(self.runs.unfinished(self.replica)):
+            if self.handle(run.id) is not None:
+                continue
+            if not run.started:
+                self._queue(RunHandle(run))
+                queued += 1
+                continue
+            identity = self._identity(run, None)
+            message = (
+                "the server stopped while this execution was in flight; "
+                f"it was closed when the server started again on replica {self.replica!r}"
+            )
+            recorder = EventRecorder(self._ledger, run.workspace_id, [], self._on_append)
+            recorder.emit(identity.rejected(message, INTERNAL_ERROR))
+            recorder.flush()
+            run.finish("REJECTED")
+            self.runs.save(run)
+            closed += 1
+        if queued or closed:
+            log.info("recovered runs", extra={"queued": queued, "closed": closed})
+        return queued, closed
+
+    # --- housekeeping --------------------------------------------------------------------
+
+    def _flush_loop(self) -> None:
+        while not self._stop.wait(FLUSH_SECONDS / 2):
+            with self._lock:
+                recorders = list(self._recorders.values())
+            for recorder in recorders:
+                try:
+                    recorder.flush_if_due()
+                except Exception:
+                    log.exception("could not flush a run's events")
+
+    def close(self, wait_seconds: float = 10.0) -> None:
+        """Stop accepting; runs still in flight are stopped and recorded as such."""
+        self._stop.set()
+        with self._lock:
+            handles = list(self._handles.values())
+        for handle in handles:
+            handle.stopper.stop(INTERNAL_ERROR, "the server shut down while the run was in flight")
+        # Runs still queued stay unstarted in the log: the next start queues them again.
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for handle in handles:
+            if handle.run.started:
+                handle.wait(wait_seconds)
+        self._flusher.join(wait_seconds)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,84 @@
+"""Where a run's events go: into the log first, then to whoever streams the run.
+
+Events are buffered and appended in small batches (one fsync per batch, not per event) by the
+same use case as `POST /monitoring/v1/events`, so a run's events are validated and stored
+exactly like ingested ones. A streamed run flushes every event at once: a client sees an event
+only after it is durably in the log, so anything streamed can be read back.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import orjson
+
+from domain.ingest import ingest
+from domain.log.port import EventLog
+
+Event = dict[str, Any]
+Listener = Callable[[list[Event]], None]
+
+# A quiet run's buffered events reach the log within this time (the runtime's flusher).
+FLUSH_SECONDS = 0.2
+_FLUSH_EVENTS = 200
+
+
+class EventRecorder:
+    """Buffers one run's events and appends them to the log."""
+
+    def __init__(
+        self,
+        log: EventLog,
+        workspace_id: UUID,
+        listeners: list[Listener],
+        on_append: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._log = log
+        self._on_append = on_append
+        self._workspace_id = workspace_id
+        self._listeners = listeners
+        self._buffer: list[Event] = []
+        self._lock = threading.Lock()
+        self._oldest = 0.0
+        self.recorded_count = 0
+
+    def emit(self, event: Event) -> None:
+        """Record an event (thread-safe: node spans end in any thread)."""
+        with self._lock:
+            if not self._buffer:
+                self._oldest = time.monotonic()
+            self._buffer.append(event)
+            due = bool(self._listeners) or len(self._buffer) >= _FLUSH_EVENTS
+        if due:
+            self.flush()
+
+    def flush_if_due(self) -> None:
+        """Flush what waited longer than FLUSH_SECONDS."""
+        with self._lock:
+            due = bool(self._buffer) and time.monotonic() - self._oldest >= FLUSH_SECONDS
+        if due:
+            self.flush()
+
+    def flush(self) -> None:
+        """Append what is buffered, durably, then hand it to the listeners."""
+        with self._lock:
+            events, self._buffer = self._buffer, []
+            if not events:
+                return
+            # Under the lock, so listeners see the events in the order they were logged.
+            ingest(
+                self._log,
+                self._workspace_id,
+                orjson.dumps(events),
+                max_events=len(events),
+                received_at=datetime.now(UTC),
+            )
+            self.recorded_count += len(events)
+            self._on_append()
+            for listener in self._listeners:
+                listener(events)
