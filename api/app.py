@@ -14,7 +14,16 @@ from api.deployments_file import register_file
 from api.errors import EXCEPTION_HANDLERS
 from api.live import LiveProjections
 from api.logs import AccessLogMiddleware
-from api.routes import admin, deployments, events, execute, executions, health, workflows
+from api.routes import (
+    actuals,
+    admin,
+    deployments,
+    events,
+    execute,
+    executions,
+    health,
+    workflows,
+)
 from api.routes.admin import ReplayState
 from api.settings import Settings
 from domain.keys import KeyRing
@@ -138,6 +147,7 @@ def create_app(env: Mapping[str, str], settings: Settings | None = None) -> Star
             *execute.routes,
             *deployments.routes,
             *workflows.routes,
+            *actuals.routes,
             *admin.routes,
         ],
         middleware=[Middleware(AccessLogMiddleware)],

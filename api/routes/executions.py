@@ -14,6 +14,7 @@ from starlette.routing import Route
 from api.auth import require_workspace
 from api.errors import ApiError
 from api.vellum_shapes import detail_json
+from domain.actuals import ActualsLog
 from domain.errors import ExecutionNotFound, InvalidCursor
 from projections.detail import ExecutionDetails
 from projections.queries import ExecutionQueries
@@ -48,6 +49,16 @@ async def _wait_for_requested_position(request: Request) -> None:
         )
 
 
+async def _add_actuals(
+    request: Request, body: dict[str, Any], workspace_id: UUID, execution_id: UUID
+) -> None:
+    """Runledger's addition to Vellum's shapes: the newest actual per output, when any."""
+    actuals = ActualsLog(request.app.state.ledger)
+    latest = await run_in_threadpool(actuals.latest, workspace_id, execution_id)
+    if latest is not None:
+        body["actuals"] = latest
+
+
 async def execution_status(request: Request) -> Response:
     """`GET /v1/workflows/executions/{execution_id}/status`: the Prime summary."""
     workspace = await require_workspace(request)
@@ -70,17 +81,19 @@ async def execution_status(request: Request) -> Response:
             "error": None,
             "execution_detail_url": detail_url,
         }
+        await _add_actuals(request, pending, workspace.id, execution_id)
         return Response(orjson.dumps(pending), media_type="application/json")
     error = None
     if view.error is not None:
         error = {"message": view.error.get("message"), "code": view.error.get("code")}
-    body = {
+    body: dict[str, Any] = {
         "status": view.status.value,
         "execution_id": str(execution_id),
         "outputs": view.outputs,
         "error": error,
         "execution_detail_url": detail_url,
     }
+    await _add_actuals(request, body, workspace.id, execution_id)
     return Response(orjson.dumps(body), media_type="application/json")
 
 
@@ -119,9 +132,9 @@ async def execution_detail(request: Request) -> Response:
     await _wait_for_requested_position(request)
     details: ExecutionDetails = request.app.state.live.details
     page = await run_in_threadpool(details.page, workspace.id, execution_id, prev_span_id, limit)
-    return Response(
-        orjson.dumps(detail_json(str(execution_id), page)), media_type="application/json"
-    )
+    body = detail_json(str(execution_id), page)
+    await _add_actuals(request, body, workspace.id, execution_id)
+    return Response(orjson.dumps(body), media_type="application/json")
 
 
 routes = [
