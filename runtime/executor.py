@@ -125,7 +125,13 @@ class Runtime:
         accepted = self.runs.request(run)
         if not accepted.created:
             return accepted.run, None
-        handle = RunHandle(run, listeners=[listener] if listener else [])
+        handle = RunHandle(
+            run,
+            listeners=[listener] if listener else [],
+            deployment=request.deployment,
+            release=request.release,
+            entrypoint=request.entrypoint,
+        )
         self._queue(handle)
         return run, handle
 
@@ -153,10 +159,17 @@ class Runtime:
 
     # --- running -------------------------------------------------------------------------
 
-    def _identity(self, run: Run, entrypoint: Entrypoint | None) -> RunIdentity:
-        deployment = self.deployments.find(run.workspace_id, str(run.deployment_id))
-        release = deployment.release_by_id(run.release_id)
-        name = entrypoint.label if entrypoint is not None else deployment.name
+    def _target(self, handle: RunHandle) -> tuple[Deployment, Release]:
+        # A run accepted here carries what `prepare` resolved; a recovered one reads it.
+        if handle.deployment is None or handle.release is None:
+            run = handle.run
+            handle.deployment = self.deployments.find(run.workspace_id, str(run.deployment_id))
+            handle.release = handle.deployment.release_by_id(run.release_id)
+        return handle.deployment, handle.release
+
+    def _identity(self, handle: RunHandle, name: str | None = None) -> RunIdentity:
+        run = handle.run
+        deployment, release = self._target(handle)
         return RunIdentity(
             execution_id=run.id,
             trace_id=run.trace_id or uuid4(),
@@ -169,7 +182,7 @@ class Runtime:
                 external_id=run.external_id,
                 metadata=run.metadata,
             ),
-            workflow_definition=definition(release.entrypoint, name),
+            workflow_definition=definition(release.entrypoint, name or deployment.name),
         )
 
     def _execute(self, handle: RunHandle) -> None:
@@ -178,34 +191,36 @@ class Runtime:
         with self._lock:
             self._recorders[run.id] = recorder
         try:
-            outcome = self._run(handle, recorder)
-        except BaseException as error:  # a fault of Runledger's, never of user code
-            log.exception("run failed inside the runtime", extra={"execution_id": str(run.id)})
-            outcome = self._close_broken(handle, recorder, error)
+            try:
+                outcome = self._run(handle, recorder)
+            except BaseException as error:  # a fault of Runledger's, never of user code
+                log.exception("run failed inside the runtime", extra={"execution_id": str(run.id)})
+                outcome = self._close_broken(handle, recorder, error)
+            # "Finished" commits with the run's last events: one fsync for both.
+            run.finish(outcome.status)
+            recorder.attach(run)
+            recorder.flush()
+        except Exception:
+            log.exception("could not record the end of a run", extra={"execution_id": str(run.id)})
         finally:
             with self._lock:
                 self._recorders.pop(run.id, None)
-        try:
-            run.finish(outcome.status)
-            self.runs.save(run)
-        finally:
-            with self._lock:
                 self._handles.pop(run.id, None)
             handle.finish(outcome)
 
     def _run(self, handle: RunHandle, recorder: EventRecorder) -> Outcome:
         run = handle.run
-        deployment = self.deployments.find(run.workspace_id, str(run.deployment_id))
-        release = deployment.release_by_id(run.release_id)
-        entrypoint = entrypoints.load(release.entrypoint)
+        _, release = self._target(handle)
+        entrypoint = handle.entrypoint or entrypoints.load(release.entrypoint)
+        # "Started" commits with the run's first events (recovery tells the two kinds of
+        # unfinished run apart by it: one never started runs again, a started one is closed).
         run.start(uuid4())
-        self.runs.save(run)
-        identity = self._identity(run, entrypoint)
+        recorder.attach(run)
+        identity = self._identity(handle, entrypoint.label)
         reason = handle.stopper.reason
         if reason is not None:  # cancelled while it waited for a worker
             recorder.emit(identity.workflow_event("initiated", {"inputs": run.inputs}, reason.at))
             recorder.emit(identity.rejected(reason.message, reason.code, at=reason.at))
-            recorder.flush()
             return Outcome(
                 "REJECTED", {}, {"message": reason.message, "code": reason.code}, reason.at
             )
@@ -221,7 +236,7 @@ class Runtime:
         try:
             inputs = python_inputs(entrypoint, run.inputs)
             if entrypoint.kind is Kind.WORKFLOW:
-                outcome = run_sdk_workflow(
+                return run_sdk_workflow(
                     entrypoint,
                     identity,
                     inputs,
@@ -231,25 +246,22 @@ class Runtime:
                     emit=recorder.emit,
                     load_state=lambda ex: self._load_state(run.workspace_id, ex),
                 )
-            else:
-                previous = None
-                if run.previous_execution_id is not None:
-                    resolved = self._load_state(run.workspace_id, run.previous_execution_id)
-                    previous = resolved.state if resolved is not None else None
-                outcome = run_function(
-                    entrypoint,
-                    identity,
-                    inputs,
-                    previous_state=previous,
-                    stopper=handle.stopper,
-                    emit=recorder.emit,
-                    flush=recorder.flush,
-                )
+            previous = None
+            if run.previous_execution_id is not None:
+                resolved = self._load_state(run.workspace_id, run.previous_execution_id)
+                previous = resolved.state if resolved is not None else None
+            return run_function(
+                entrypoint,
+                identity,
+                inputs,
+                previous_state=previous,
+                stopper=handle.stopper,
+                emit=recorder.emit,
+                flush=recorder.flush,
+            )
         finally:
             if timer is not None:
                 timer.cancel()
-        recorder.flush()
-        return outcome
 
     def _close_broken(
         self, handle: RunHandle, recorder: EventRecorder, error: BaseException
@@ -257,9 +269,8 @@ class Runtime:
         message = f"the runtime failed: {error}"
         stack = "".join(traceback.format_exception(error))
         try:
-            identity = self._identity(handle.run, None)
+            identity = self._identity(handle)
             recorder.emit(identity.rejected(message, INTERNAL_ERROR, stacktrace=stack))
-            recorder.flush()
         except Exception:
             log.exception("could not record the rejection of a broken run")
         return Outcome("REJECTED", {}, {"message": message, "code": INTERNAL_ERROR}, _now())
@@ -276,16 +287,16 @@ class Runtime:
                 self._queue(RunHandle(run))
                 queued += 1
                 continue
-            identity = self._identity(run, None)
+            identity = self._identity(RunHandle(run))
             message = (
                 "the server stopped while this execution was in flight; "
                 f"it was closed when the server started again on replica {self.replica!r}"
             )
             recorder = EventRecorder(self._ledger, run.workspace_id, [], self._on_append)
             recorder.emit(identity.rejected(message, INTERNAL_ERROR))
-            recorder.flush()
             run.finish("REJECTED")
-            self.runs.save(run)
+            recorder.attach(run)
+            recorder.flush()
             closed += 1
         if queued or closed:
             log.info("recovered runs", extra={"queued": queued, "closed": closed})

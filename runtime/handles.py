@@ -9,7 +9,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from domain.deployments import Deployment, Release
 from domain.runs import Run
+from runtime.entrypoints import Entrypoint
 from runtime.recorder import Listener
 from runtime.stopping import Stopper
 
@@ -30,6 +32,10 @@ class RunHandle:
 
     run: Run
     listeners: list[Listener] = field(default_factory=list)
+    # What the request resolved, so the worker need not read it again.
+    deployment: Deployment | None = None
+    release: Release | None = None
+    entrypoint: Entrypoint | None = None
     stopper: Stopper = field(default_factory=Stopper)
     outcome: Outcome | None = None
     _done: threading.Event = field(default_factory=threading.Event)

@@ -1,8 +1,9 @@
 """Where a run's events go: into the log first, then to whoever streams the run.
 
-Events are buffered and appended in small batches (one fsync per batch, not per event) by the
-same use case as `POST /monitoring/v1/events`, so a run's events are validated and stored
-exactly like ingested ones. A streamed run flushes every event at once: a client sees an event
+Events are buffered and appended in small batches (one fsync per batch, not per event), and
+validated like those of `POST /monitoring/v1/events`, so a run's events are stored exactly like
+ingested ones. The run's own records ("started", "finished") commit in the same transaction as
+the events beside them. A streamed run flushes every event at once: a client sees an event
 only after it is durably in the log, so anything streamed can be read back.
 """
 
@@ -16,9 +17,10 @@ from typing import Any
 from uuid import UUID
 
 import orjson
+from eventsourcing.domain import Aggregate
 
-from domain.ingest import ingest
-from domain.log.port import EventLog
+from domain.batch import split_body, validate_batch
+from domain.log.ledger import Ledger
 
 Event = dict[str, Any]
 Listener = Callable[[list[Event]], None]
@@ -33,7 +35,7 @@ class EventRecorder:
 
     def __init__(
         self,
-        log: EventLog,
+        log: Ledger,
         workspace_id: UUID,
         listeners: list[Listener],
         on_append: Callable[[], None] = lambda: None,
@@ -43,6 +45,7 @@ class EventRecorder:
         self._workspace_id = workspace_id
         self._listeners = listeners
         self._buffer: list[Event] = []
+        self._attached: list[Aggregate] = []
         self._lock = threading.Lock()
         self._oldest = 0.0
         self.recorded_count = 0
@@ -57,6 +60,11 @@ class EventRecorder:
         if due:
             self.flush()
 
+    def attach(self, aggregate: Aggregate) -> None:
+        """Commit the aggregate's pending events with the next flush (one transaction)."""
+        with self._lock:
+            self._attached.append(aggregate)
+
     def flush_if_due(self) -> None:
         """Flush what waited longer than FLUSH_SECONDS."""
         with self._lock:
@@ -68,16 +76,17 @@ class EventRecorder:
         """Append what is buffered, durably, then hand it to the listeners."""
         with self._lock:
             events, self._buffer = self._buffer, []
-            if not events:
+            attached, self._attached = self._attached, []
+            if not events and not attached:
                 return
-            # Under the lock, so listeners see the events in the order they were logged.
-            ingest(
-                self._log,
-                self._workspace_id,
-                orjson.dumps(events),
-                max_events=len(events),
-                received_at=datetime.now(UTC),
+            # Validated like ingested events; under the lock, so listeners see the events in
+            # the order they were logged.
+            envelopes = (
+                validate_batch(split_body(orjson.dumps(events), len(events))).envelopes
+                if events
+                else []
             )
+            self._log.append(self._workspace_id, envelopes, datetime.now(UTC), also_save=attached)
             self.recorded_count += len(events)
             self._on_append()
             for listener in self._listeners:

@@ -10,7 +10,8 @@ from typing import ClassVar, cast
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.utils import Environment, EnvType
 
 from domain.envelope import Envelope
@@ -74,9 +75,19 @@ class Ledger(Application[UUID]):
         return Environment(name, dict(env or {}))
 
     def append(
-        self, workspace_id: UUID, envelopes: Sequence[Envelope], received_at: datetime
+        self,
+        workspace_id: UUID,
+        envelopes: Sequence[Envelope],
+        received_at: datetime,
+        *,
+        also_save: Sequence[Aggregate] = (),
     ) -> AppendResult:
-        """Store the events not stored yet, durably, in one transaction."""
+        """Store the events not stored yet, durably, in one transaction.
+
+        `also_save` commits the aggregates' pending events in the same transaction (the runtime
+        records "this run started" together with the run's first events: one fsync, not two).
+        Unlike received events, an aggregate event whose version is taken is an error.
+        """
         encoder = RecordEncoder(workspace_id, received_at)
         stored = [
             StoredEvent(
@@ -87,7 +98,11 @@ class Ledger(Application[UUID]):
             )
             for envelope in envelopes
         ]
-        positions = self._group_commit(stored) if stored else []
+        saved = [self.mapper.to_stored_event(e) for a in also_save for e in a.collect_events()]
+        committed = self._group_commit(stored + saved) if stored or saved else []
+        positions = committed[: len(stored)]
+        if any(p is None for p in committed[len(stored) :]):
+            raise IntegrityError("an aggregate event's version was already recorded")
         new = [p for p in positions if p is not None]
         # When nothing was new, every event was stored before and sits at or below the log's
         # current end: that is the position a client can wait for.
