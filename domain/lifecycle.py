@@ -19,7 +19,7 @@ The rules:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
@@ -49,13 +49,24 @@ def status_of(outcome: ExecutionStatus | None, streamed: bool, ran: bool) -> Exe
     return ExecutionStatus.PENDING
 
 
+_LOW_64 = (1 << 64) - 1
+
+
+def uuid_order(value: UUID) -> tuple[int, int]:
+    """The order ties between events with one timestamp are broken in: by event id, compared
+    as ClickHouse compares UUIDs (the low 64 bits first), so a fold of the log and the
+    projections' argMin pick the same event."""
+    return value.int & _LOW_64, value.int >> 64
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class Outcome:
     """A terminal event of the root span; ordering picks the one that counts."""
 
     timestamp: datetime
-    event_id: UUID
-    status: ExecutionStatus
+    tie: tuple[int, int]
+    event_id: UUID = field(compare=False)
+    status: ExecutionStatus = field(compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +126,11 @@ def summarize(event: Envelope) -> ExecutionSummary:
     """The summary of a single event."""
     is_root = event.span_id == event.execution_id
     status = _OUTCOME_OF.get(event.name) if is_root else None
-    outcome = Outcome(event.timestamp, event.event_id, status) if status else None
+    outcome = (
+        Outcome(event.timestamp, uuid_order(event.event_id), event.event_id, status)
+        if status
+        else None
+    )
     return ExecutionSummary(
         execution_id=event.execution_id,
         started_at=event.timestamp

@@ -19,7 +19,7 @@ import orjson
 from clickhouse_connect.driver.client import Client
 
 from domain.envelope import Envelope, Json, validate_event
-from domain.lifecycle import ExecutionSummary, apply
+from domain.lifecycle import ExecutionSummary, apply, uuid_order
 from domain.log import EventLog
 from domain.vocabulary import EventName
 from projections.clickhouse import connect, query_text
@@ -33,7 +33,7 @@ Progress = Callable[[int, int], None]
 """Called with (position reached, log head) after each batch."""
 
 ExecutionKey = tuple[UUID, UUID]
-UsageRank = tuple[datetime, int, int]
+UsageRank = tuple[datetime, int, int]  # timestamp, then the event id in uuid_order
 """A terminal node event's (timestamp, event id) in ClickHouse's order: the earliest counts."""
 
 _USAGE_EVENTS = frozenset({EventName.NODE_FULFILLED, EventName.NODE_REJECTED})
@@ -143,9 +143,7 @@ def _fold_usage(
     usage = body.get("usage_result") if isinstance(body, dict) else None
     if not isinstance(usage, dict):
         return
-    # ClickHouse orders UUIDs by their last 64 bits first; ties on the timestamp go its way.
-    event_id = envelope.event_id.int
-    rank = (envelope.timestamp, event_id & ((1 << 64) - 1), event_id >> 64)
+    rank = (envelope.timestamp, *uuid_order(envelope.event_id))
     held = usages.get(envelope.span_id)
     if held is None or rank < held[0]:
         usages[envelope.span_id] = (rank, usage)
