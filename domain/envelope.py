@@ -17,6 +17,7 @@ from uuid import UUID
 
 from domain.errors import FieldError
 from domain.lineage import MAX_PARENT_DEPTH, parent_chain
+from domain.usage import check_usage_result
 from domain.vocabulary import EVENT_NAMES, WORKFLOW_CONTEXT_TYPE, EventName
 
 Json = Any
@@ -180,10 +181,11 @@ def validate_event(event: Json, raw: bytes, index: int) -> Envelope | list[Field
 
     _check_links(event.get("links"), index, errors)
 
-    if not isinstance(event.get("body"), Mapping):
-        errors.append(
-            FieldError(index, "body", f"must be an object, got {_type_name(event.get('body'))}")
-        )
+    body = event.get("body")
+    if not isinstance(body, Mapping):
+        errors.append(FieldError(index, "body", f"must be an object, got {_type_name(body)}"))
+    elif body.get("usage_result") is not None:
+        check_usage_result(body["usage_result"], index, errors)
 
     if errors:
         return errors

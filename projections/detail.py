@@ -19,6 +19,7 @@ import orjson
 from clickhouse_connect.driver.client import Client
 
 from domain.errors import ExecutionNotFound, InvalidCursor
+from domain.usage import USAGE_COUNT_FIELDS
 from projections.clickhouse import query_text
 from projections.queries import ExecutionQueries, ExecutionStatusView, utc
 
@@ -27,17 +28,6 @@ _PAGE = query_text("span_page")
 _SPANS = query_text("spans_by_id")
 _EVENTS = query_text("span_events")
 _ROOT = query_text("execution_root")
-
-# MlModelUsage's count fields: each is in a model's total, None when no span reported it.
-USAGE_COUNT_FIELDS = (
-    "input_token_count",
-    "output_token_count",
-    "input_char_count",
-    "output_char_count",
-    "compute_nanos",
-    "cache_creation_input_tokens",
-    "cache_read_input_tokens",
-)
 
 
 @dataclass(frozen=True, slots=True)

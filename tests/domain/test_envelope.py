@@ -199,3 +199,63 @@ def test_hostile_fields_are_refused_with_a_reason_not_a_crash(
     event = {**workflow_event("initiated", str(uuid.uuid4())), **change}
     errors = _fields(_validate(event))
     assert any(f == field and reason in r for f, r in errors), errors
+
+
+def _with_usage(usage_result: Any) -> dict[str, Any]:
+    event = node_event("fulfilled", str(uuid.uuid4()), str(uuid.uuid4()))
+    event["body"]["usage_result"] = usage_result
+    return event
+
+
+def test_a_well_formed_usage_result_is_accepted() -> None:
+    usage = {
+        "usage": [
+            {
+                "ml_model_name": "gpt-4o",
+                "ml_model_usage": {"input_token_count": 10, "output_token_count": None},
+            }
+        ],
+        "cost": [{"value": 0.25, "unit": "USD"}, {"value": 1}],
+    }
+    event = _with_usage(usage)
+    assert isinstance(validate_event(event, orjson.dumps(event), 0), Envelope)
+
+
+@pytest.mark.parametrize(
+    ("usage_result", "field"),
+    [
+        pytest.param("lots", "body.usage_result", id="not-an-object"),
+        pytest.param({"cost": []}, "body.usage_result.usage", id="usage-missing"),
+        pytest.param({"usage": []}, "body.usage_result.cost", id="cost-missing"),
+        pytest.param(
+            {"usage": [{"ml_model_usage": {}}], "cost": []},
+            "body.usage_result.usage[0].ml_model_name",
+            id="model-name-missing",
+        ),
+        pytest.param(
+            {
+                "usage": [{"ml_model_name": "m", "ml_model_usage": {"input_token_count": -1}}],
+                "cost": [],
+            },
+            "body.usage_result.usage[0].ml_model_usage.input_token_count",
+            id="negative-count",
+        ),
+        pytest.param(
+            {"usage": [], "cost": [{"value": 1.0, "unit": "EUR"}]},
+            "body.usage_result.cost[0].unit",
+            id="unit-the-client-cannot-parse",
+        ),
+        pytest.param(
+            {"usage": [], "cost": [{"value": "1.0"}]},
+            "body.usage_result.cost[0].value",
+            id="cost-not-a-number",
+        ),
+    ],
+)
+def test_a_malformed_usage_result_is_refused_naming_the_field(
+    usage_result: Any, field: str
+) -> None:
+    event = _with_usage(usage_result)
+    errors = validate_event(event, orjson.dumps(event), 0)
+    assert isinstance(errors, list)
+    assert [e.field for e in errors] == [field]

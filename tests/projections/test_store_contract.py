@@ -20,8 +20,9 @@ from clickhouse_connect.driver.client import Client
 
 from domain.batch import split_body, validate_batch
 from domain.log.ledger import Ledger
+from domain.usage import USAGE_COUNT_FIELDS
 from projections.clickhouse import connect
-from projections.detail import USAGE_COUNT_FIELDS, ExecutionDetails
+from projections.detail import ExecutionDetails
 from projections.migrations import apply_migrations
 from projections.queries import ExecutionQueries
 from projections.runner import ProjectionRunner
