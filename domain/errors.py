@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from uuid import UUID
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +70,7 @@ class InvalidInputs(RunledgerError):
 class ExternalIdConflict(RunledgerError):
     """An `external_id` already names an execution that was started with a different request."""
 
-    def __init__(self, external_id: str, execution_id: object) -> None:
+    def __init__(self, external_id: str, execution_id: UUID) -> None:
         self.external_id = external_id
         self.execution_id = execution_id
         super().__init__(

@@ -99,6 +99,7 @@ class ExternalRef(Aggregate):
 
 
 _REQUESTED_TOPIC = get_topic(Run.Requested)  # type: ignore[attr-defined]
+_FINISHED_TOPIC = get_topic(Run.Finished)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,14 +166,25 @@ class Runs:
     def unfinished(self, replica: str) -> Iterator[Run]:
         """This replica's runs that never finished: what a crash left behind.
 
-        A scan of the log's run requests, made once at start.
+        One pass over the log's run requests and run ends, made once at start; only the runs
+        left open are read whole.
         """
+        open_runs: dict[UUID, None] = {}  # in request order
         position = 0
+        topics = [_REQUESTED_TOPIC, _FINISHED_TOPIC]
         while batch := self._ledger.recorder.select_notifications(
-            start=position, limit=1000, topics=[_REQUESTED_TOPIC], inclusive_of_start=False
+            start=position, limit=1000, topics=topics, inclusive_of_start=False
         ):
             for notification in batch:
-                run = self.get(UUID(str(notification.originator_id)))
-                if run is not None and run.replica == replica and run.finished_status is None:
-                    yield run
+                run_id = UUID(str(notification.originator_id))
+                if notification.topic == _FINISHED_TOPIC:
+                    open_runs.pop(run_id, None)
+                    continue
+                requested = self._ledger.mapper.to_domain_event(notification)
+                if getattr(requested, "replica", None) == replica:
+                    open_runs[run_id] = None
             position = batch[-1].id
+        for run_id in open_runs:
+            run = self.get(run_id)
+            if run is not None and run.finished_status is None:
+                yield run
