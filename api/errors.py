@@ -99,7 +99,7 @@ async def handle_invalid_cursor(request: Request, exc: Exception) -> Response:
 
 async def handle_invalid_inputs(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, InvalidInputs)
-    return error_response(400, "the request's inputs do not match the workflow", exc.errors)
+    return error_response(400, "the request is invalid; nothing was run", exc.errors)
 
 
 async def handle_external_id_conflict(request: Request, exc: Exception) -> Response:

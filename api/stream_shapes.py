@@ -34,10 +34,11 @@ def _error(error: Any) -> dict[str, Any]:
     }
 
 
-def result_data(outcome: Outcome, *, event_id: str | None = None) -> dict[str, Any]:
+def result_data(outcome: Outcome) -> dict[str, Any]:
     """The `data` of an execute-workflow answer: fulfilled with outputs, or rejected."""
     data: dict[str, Any] = {
-        "id": event_id or str(uuid4()),
+        # The terminal event's id; an outcome read back from the projections has none at hand.
+        "id": outcome.event_id or str(uuid4()),
         "state": outcome.status,
         "ts": outcome.at.isoformat().replace("+00:00", "Z"),
     }

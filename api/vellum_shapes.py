@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 
+from domain.runs import Run
 from projections.detail import DetailPage, SpanView
 
 
@@ -75,4 +76,22 @@ def detail_json(execution_id: str, page: DetailPage) -> dict[str, Any]:
         "state": _fragment(page.state),
         "status": summary.status.value,
         "has_more": page.has_more,
+    }
+
+
+def pending_detail_json(run: Run) -> dict[str, Any]:
+    """The detail of a run the runtime accepted that no worker has started yet: no spans."""
+    return {
+        "span_id": str(run.id),
+        "parent_context": None,
+        "start": _iso(run.created_on),
+        "end": None,
+        "inputs": vellum_values(orjson.dumps(run.inputs).decode()),
+        "outputs": [],
+        "error": None,
+        "usage_results": None,
+        "spans": [],
+        "state": None,
+        "status": "INITIATED" if run.started else "PENDING",
+        "has_more": False,
     }

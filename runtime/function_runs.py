@@ -108,14 +108,17 @@ def run_function(
     if reason is not None:
         # Stopped, whether or not the stop arrived before the code returned.
         raw = {"stopped_at": reason.at.isoformat()}
-        emit(identity.rejected(reason.message, reason.code, raw_data=raw, at=reason.at))
-        return Outcome("REJECTED", {}, {"message": reason.message, "code": reason.code}, reason.at)
+        stopped = identity.rejected(reason.message, reason.code, raw_data=raw, at=reason.at)
+        emit(stopped)
+        why = {"message": reason.message, "code": reason.code}
+        return Outcome("REJECTED", {}, why, reason.at, stopped["id"])
     if failure is not None:
         message = str(failure) or type(failure).__name__
         stack = "".join(traceback.format_exception(failure))
-        emit(identity.rejected(message, "USER_DEFINED_ERROR", stacktrace=stack))
+        rejected = identity.rejected(message, "USER_DEFINED_ERROR", stacktrace=stack)
+        emit(rejected)
         details = {"message": message, "code": "USER_DEFINED_ERROR", "stacktrace": stack}
-        return Outcome("REJECTED", {}, details, datetime.now(UTC))
+        return Outcome("REJECTED", {}, details, datetime.now(UTC), rejected["id"])
     outputs = _json_safe(result if isinstance(result, dict) else {"value": result})
     state = {
         "meta": {"span_id": str(identity.execution_id)},
@@ -123,5 +126,6 @@ def run_function(
         "outputs": outputs,
     }
     emit(identity.workflow_event("snapshotted", {"state": state}))
-    emit(identity.workflow_event("fulfilled", {"outputs": outputs}))
-    return Outcome("FULFILLED", outputs, None, datetime.now(UTC))
+    fulfilled = identity.workflow_event("fulfilled", {"outputs": outputs})
+    emit(fulfilled)
+    return Outcome("FULFILLED", outputs, None, datetime.now(UTC), fulfilled["id"])

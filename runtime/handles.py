@@ -24,6 +24,7 @@ class Outcome:
     outputs: dict[str, Any]
     error: dict[str, Any] | None
     at: datetime
+    event_id: str | None = None  # the terminal workflow event's, when known
 
 
 @dataclass(slots=True)

@@ -100,9 +100,10 @@ def run_sdk_workflow(
         if wire["span_id"] != root:
             continue
         if wire["name"] == "workflow.execution.fulfilled":
-            outcome = Outcome("FULFILLED", wire["body"].get("outputs") or {}, None, _now())
+            outputs = wire["body"].get("outputs") or {}
+            outcome = Outcome("FULFILLED", outputs, None, _now(), wire["id"])
         elif wire["name"] == "workflow.execution.rejected":
-            outcome = Outcome("REJECTED", {}, _error(wire["body"]), _now())
+            outcome = Outcome("REJECTED", {}, _error(wire["body"]), _now(), wire["id"])
     if outcome is None:
         raise RuntimeError("the workflow's event stream ended without a terminal event")
     return outcome

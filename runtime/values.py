@@ -13,6 +13,7 @@ import typing
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import orjson
 from pydantic import TypeAdapter, ValidationError
 from vellum.client.types import ChatMessage
 
@@ -40,6 +41,10 @@ def _check(spec: InputSpec, value: Any, sent_type: str | None) -> tuple[Any, str
             return None, "must be a finite number"
         if int in (spec.python_type, _optional_of(spec.python_type)) and value != int(value):
             return None, f"must be a whole number, got {value}"
+    if spec.type is VellumType.JSON:
+        expected = _json_kind(spec.python_type)
+        if expected is not None and not isinstance(value, expected[0]):
+            return None, f"must be {expected[1]}, got {type(value).__name__}"
     if spec.type is VellumType.CHAT_HISTORY:
         try:
             _CHAT_HISTORY.validate_python(value)
@@ -48,6 +53,28 @@ def _check(spec: InputSpec, value: Any, sent_type: str | None) -> tuple[Any, str
             where = ".".join(str(p) for p in first["loc"])
             return None, f"is not a chat history ({where}: {first['msg']})"
     return value, None
+
+
+def _json_kind(annotation: Any) -> tuple[type | tuple[type, ...], str] | None:
+    """What a JSON input's Python annotation requires of its value, if anything."""
+    inner = _optional_of(annotation) or annotation
+    origin = typing.get_origin(inner) or inner
+    if origin is dict:
+        return dict, "an object"
+    if origin is list:
+        return list, "a list"
+    if origin is bool:
+        return bool, "true or false"
+    return None
+
+
+def _json_default(spec: InputSpec) -> tuple[bool, Any]:
+    """A declared default that can be recorded as JSON (what the run will use)."""
+    try:
+        orjson.dumps(spec.default)
+    except TypeError:
+        return False, None
+    return True, spec.default
 
 
 def check_inputs(
@@ -70,6 +97,11 @@ def check_inputs(
         if value is _MISSING:
             if spec.required:
                 errors.append(FieldError(None, f"inputs.{spec.name}", "is required"))
+                continue
+            # Recorded too, so the execution's inputs say what it ran with.
+            recordable, default = _json_default(spec)
+            if recordable:
+                accepted[spec.name] = default
             continue
         checked, reason = _check(spec, value, sent_type)
         if reason is not None:

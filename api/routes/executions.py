@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 from uuid import UUID
 
@@ -13,10 +14,12 @@ from starlette.routing import Route
 
 from api.auth import require_workspace
 from api.errors import ApiError
-from api.vellum_shapes import detail_json
+from api.vellum_shapes import detail_json, pending_detail_json
 from domain.actuals import ActualsLog
 from domain.errors import ExecutionNotFound, InvalidCursor
-from projections.detail import ExecutionDetails
+from domain.lifecycle import ExecutionStatus
+from domain.runs import Run
+from projections.detail import DetailPage, ExecutionDetails
 from projections.queries import ExecutionQueries
 from projections.runner import ProjectionRunner
 from runtime.executor import Runtime
@@ -59,6 +62,28 @@ async def _add_actuals(
         body["actuals"] = latest
 
 
+_TERMINAL = (ExecutionStatus.FULFILLED, ExecutionStatus.REJECTED)
+
+
+async def _known_run(request: Request, workspace_id: UUID, execution_id: UUID) -> Run | None:
+    """The run, if the runtime made this execution; once it has finished, its end is visible.
+
+    A client that ran a workflow and reads it right away must see how it ended (read your
+    runs): the run's "finished" record is in the log with its last events, so waiting for the
+    log's head to be projected is enough, and costs nothing when it already is.
+    """
+    runtime: Runtime = request.app.state.runtime
+    run = await run_in_threadpool(runtime.runs.get, execution_id)
+    if run is None or run.workspace_id != workspace_id:
+        return None
+    if run.finished_status is not None:
+        live = request.app.state.live
+        head = request.app.state.ledger.max_position()
+        timeout = request.app.state.settings.read_wait_seconds
+        await run_in_threadpool(live.runner.wait_for, head, timeout)
+    return run
+
+
 async def execution_status(request: Request) -> Response:
     """`GET /v1/workflows/executions/{execution_id}/status`: the Prime summary."""
     workspace = await require_workspace(request)
@@ -66,33 +91,35 @@ async def execution_status(request: Request) -> Response:
     await _wait_for_requested_position(request)
     queries: ExecutionQueries = request.app.state.live.queries
     view = await run_in_threadpool(queries.status, workspace.id, execution_id)
+    run = None
+    if view is None or view.status not in _TERMINAL:
+        run = await _known_run(request, workspace.id, execution_id)
+        if run is not None and run.finished_status is not None:
+            view = await run_in_threadpool(queries.status, workspace.id, execution_id)
     detail_url = f"{request.base_url}v1/workflow-executions/{execution_id}/detail"
+    body: dict[str, Any]
     if view is None:
-        # Not in the projections: a run the runtime accepted may still wait for a worker.
-        runtime: Runtime = request.app.state.runtime
-        run = await run_in_threadpool(runtime.runs.get, execution_id)
-        if run is None or run.workspace_id != workspace.id:
+        if run is None:
             raise ExecutionNotFound(execution_id)
-        status = "INITIATED" if run.started else "PENDING"
-        pending: dict[str, Any] = {
-            "status": status,
+        # Accepted by the runtime, not yet in the projections: waiting for a worker.
+        body = {
+            "status": "INITIATED" if run.started else "PENDING",
             "execution_id": str(execution_id),
             "outputs": None,
             "error": None,
             "execution_detail_url": detail_url,
         }
-        await _add_actuals(request, pending, workspace.id, execution_id)
-        return Response(orjson.dumps(pending), media_type="application/json")
-    error = None
-    if view.error is not None:
-        error = {"message": view.error.get("message"), "code": view.error.get("code")}
-    body: dict[str, Any] = {
-        "status": view.status.value,
-        "execution_id": str(execution_id),
-        "outputs": view.outputs,
-        "error": error,
-        "execution_detail_url": detail_url,
-    }
+    else:
+        error = None
+        if view.error is not None:
+            error = {"message": view.error.get("message"), "code": view.error.get("code")}
+        body = {
+            "status": view.status.value,
+            "execution_id": str(execution_id),
+            "outputs": view.outputs,
+            "error": error,
+            "execution_detail_url": detail_url,
+        }
     await _add_actuals(request, body, workspace.id, execution_id)
     return Response(orjson.dumps(body), media_type="application/json")
 
@@ -131,7 +158,21 @@ async def execution_detail(request: Request) -> Response:
     limit, prev_span_id = _span_limit(request), _prev_span_id(request)
     await _wait_for_requested_position(request)
     details: ExecutionDetails = request.app.state.live.details
-    page = await run_in_threadpool(details.page, workspace.id, execution_id, prev_span_id, limit)
+    page_of = functools.partial(details.page, workspace.id, execution_id, prev_span_id, limit)
+    try:
+        page: DetailPage | None = await run_in_threadpool(page_of)
+    except ExecutionNotFound:
+        page = None
+    if page is None or page.summary.status not in _TERMINAL:
+        run = await _known_run(request, workspace.id, execution_id)
+        if run is not None and run.finished_status is not None:
+            page = await run_in_threadpool(page_of)
+        elif page is None and run is not None:
+            body = pending_detail_json(run)
+            await _add_actuals(request, body, workspace.id, execution_id)
+            return Response(orjson.dumps(body), media_type="application/json")
+    if page is None:
+        raise ExecutionNotFound(execution_id)
     body = detail_json(str(execution_id), page)
     await _add_actuals(request, body, workspace.id, execution_id)
     return Response(orjson.dumps(body), media_type="application/json")

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from opentelemetry import trace
+from vellum.client.types import ChatMessage
 from vellum.workflows import BaseWorkflow
 from vellum.workflows.inputs import BaseInputs
 from vellum.workflows.nodes import BaseNode
@@ -112,3 +113,42 @@ class TallyWorkflow(BaseWorkflow[TallyInputs, TallyState]):
 
     class Outputs(BaseWorkflow.Outputs):
         total = Add.Outputs.total
+
+
+class SlowInputs(BaseInputs):
+    seconds: float
+
+
+class Wait(BaseNode[BaseState]):
+    seconds = SlowInputs.seconds
+
+    class Outputs(BaseNode.Outputs):
+        slept: float
+
+    def run(self) -> Outputs:
+        deadline = time.monotonic() + self.seconds
+        while time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self.Outputs(slept=self.seconds)
+
+
+class SlowWorkflow(BaseWorkflow[SlowInputs, BaseState]):
+    """An SDK workflow that takes as long as asked: for timeouts and cancellation."""
+
+    graph = Wait
+
+    class Outputs(BaseWorkflow.Outputs):
+        slept = Wait.Outputs.slept
+
+
+def inspect_inputs(
+    payload: dict[str, Any], chat: list[ChatMessage], ratio: float, note: str | None = None
+) -> dict[str, Any]:
+    """Takes one input of each Vellum type and reports what arrived, as Python values."""
+    return {
+        "payload_keys": sorted(payload),
+        "last_message": chat[-1].text,
+        "chat_is_messages": all(isinstance(m, ChatMessage) for m in chat),
+        "ratio": ratio * 2,
+        "note": note,
+    }

@@ -1,0 +1,75 @@
+"""A server killed with runs in flight: the restart closes them and runs what was only queued."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.api.runtime_support import (
+    REPO_ROOT,
+    STANDARD,
+    logged_events,
+    number,
+    register,
+    string,
+    wait_for_status,
+)
+from tests.servers import RunningServer, ServerProcess, create_key, vellum_client
+
+pytestmark = pytest.mark.slow
+
+
+def test_a_restart_closes_the_run_in_flight_and_runs_the_queued_one(
+    log_env: dict[str, str], tmp_path: Path
+) -> None:
+    # One worker: the second run is still queued when the server dies. The child process
+    # imports the entrypoints from the repository, as `runledger serve` would from a project.
+    env = {
+        **log_env,
+        "RUNLEDGER_WORKERS": "1",
+        "RUNLEDGER_REPLICA": "replica-a",
+        "PYTHONPATH": str(REPO_ROOT),
+    }
+    register(env, STANDARD)
+    process = ServerProcess(env, tmp_path / "server.log")
+    process.start()
+    server = RunningServer(process.base_url, create_key(env), env)
+    try:
+        with vellum_client(server) as client:
+            in_flight = client.execute_workflow_async(
+                workflow_deployment_name="slow", inputs=[number("seconds", 60)]
+            ).execution_id
+            wait_for_status(client, in_flight, "INITIATED")
+            queued = client.execute_workflow_async(
+                workflow_deployment_name="summarize", inputs=[string("text", "after the crash")]
+            ).execution_id
+            assert client.workflows.workflow_execution_status(queued).status == "PENDING"
+
+        process.kill()
+        process.start()  # the same log, the same replica name
+
+        with vellum_client(server) as client:
+            closed = wait_for_status(client, in_flight, {"REJECTED", "FULFILLED"}, timeout=20)
+            assert closed.status == "REJECTED"
+            assert closed.error is not None
+            assert closed.error.code == "INTERNAL_SERVER_ERROR"
+            assert "server stopped" in closed.error.message
+            assert "started again" in closed.error.message
+            ran = wait_for_status(client, queued, {"REJECTED", "FULFILLED"}, timeout=20)
+            assert ran.status == "FULFILLED"
+            assert ran.outputs == {"summary": "after the crash", "count": 3}
+
+        # Another restart finds nothing left to close: one outcome per run, ever.
+        process.stop()
+        process.start()
+        for execution_id in (in_flight, queued):
+            terminal = [
+                e["name"]
+                for e in logged_events(env, execution_id)
+                if e["span_id"] == execution_id
+                and e["name"] in {"workflow.execution.fulfilled", "workflow.execution.rejected"}
+            ]
+            assert len(terminal) == 1, (execution_id, terminal)
+    finally:
+        process.stop()
