@@ -84,3 +84,13 @@ def batch_bodies(events: list[bytes], batch_size: int) -> list[bytes]:
         b"[" + b",".join(events[start : start + batch_size]) + b"]"
         for start in range(0, len(events), batch_size)
     ]
+
+
+def root_execution(body: bytes) -> str | None:
+    """The execution whose root `workflow.execution.initiated` event is in the batch, if any."""
+    for event in orjson.loads(body):
+        parent = event.get("parent") or {}
+        if event["name"] == "workflow.execution.initiated" and parent.get("type") != "WORKFLOW":
+            span: str = event["span_id"]
+            return span
+    return None

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import orjson
 
+from bench._events import root_execution
 from bench._latency import Samples
 from bench._runners import EVENTS_PATH, process_cpu_seconds
 
@@ -44,16 +45,6 @@ class SteadyRun:
     def events_per_second(self) -> float:
         """Acknowledged events per second of wall time."""
         return self.events_count / self.seconds
-
-
-def root_execution(body: bytes) -> str | None:
-    """The execution whose root `workflow.execution.initiated` event is in the batch, if any."""
-    for event in orjson.loads(body):
-        parent = event.get("parent") or {}
-        if event["name"] == "workflow.execution.initiated" and parent.get("type") != "WORKFLOW":
-            span: str = event["span_id"]
-            return span
-    return None
 
 
 def _post(http: httpx.Client, body: bytes) -> int:

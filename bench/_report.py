@@ -24,6 +24,7 @@ MODE_TITLES = {
     "http": "HTTP, 1 client",
     "http_c4": "HTTP, 4 clients",
     "http_projector_off": "HTTP, projector off",
+    "http_ceiling": "HTTP ceiling (bare endpoint)",
 }
 # The ratios the summary shows: each HTTP path over the raw append of the same case.
 RATIO_TITLES = {
@@ -31,7 +32,18 @@ RATIO_TITLES = {
     "http_c4": "HTTP 4c/raw",
     "http_projector_off": "HTTP off/raw",
 }
-_PACKAGES = ("eventsourcing", "psycopg", "starlette", "uvicorn", "h11", "httpx", "orjson")
+_PACKAGES = (
+    "eventsourcing",
+    "psycopg",
+    "starlette",
+    "uvicorn",
+    "h11",
+    "httpx",
+    "orjson",
+    "chdb",
+    "chdb-core",
+    "clickhouse-connect",
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +60,13 @@ class Result:
     def timing(self) -> Timing:
         """The best round: on a shared machine, interference only ever slows a run down."""
         return max(self.rounds, key=lambda timing: timing.events_per_second)
+
+    @property
+    def visible_events_per_second(self) -> float | None:
+        """The best round's rate counted until the last batch was visible in status."""
+        found = [t.visible_events_per_second for t in self.rounds]
+        rates = [rate for rate in found if rate is not None]
+        return max(rates) if rates else None
 
     @property
     def key(self) -> tuple[str, int]:
@@ -129,9 +148,20 @@ def summary_rows(results: list[Result]) -> list[list[str]]:
         for mode in MODE_TITLES:
             found = modes.get(mode)
             row.append(_rate(found.timing.events_per_second) if found else "-")
+        http = modes.get("http")
+        visible = http.visible_events_per_second if http else None
+        row.append(_rate(visible) if visible is not None else "-")
         for mode in RATIO_TITLES:
             ratio = ratios.get((backend, batch_size, mode))
             row.append(f"{ratio:.2f}" if ratio is not None else "-")
+        raw = modes["raw"].timing.events_per_second
+        row.append(f"{visible / raw:.2f}" if visible is not None else "-")
+        ceiling = modes.get("http_ceiling")
+        row.append(
+            f"{http.timing.events_per_second / ceiling.timing.events_per_second:.2f}"
+            if http and ceiling
+            else "-"
+        )
         rows.append(row)
     return rows
 
@@ -141,7 +171,10 @@ SUMMARY_HEADER = [
     "batch",
     "events",
     *MODE_TITLES.values(),
+    "HTTP, visible in status",
     *RATIO_TITLES.values(),
+    "visible/raw",
+    "HTTP/ceiling",
 ]
 
 
@@ -168,6 +201,7 @@ def detail_rows(results: list[Result]) -> list[list[str]]:
                 f"{ratios[(r.backend, r.batch_size, r.mode)]:.2f}",
                 f"{t.bench_cpu_seconds / t.acknowledged_count * 1e6:,.0f}",
                 server,
+                _rate(visible) if (visible := r.visible_events_per_second) is not None else "-",
             ]
         )
     return rows
@@ -184,6 +218,7 @@ DETAIL_HEADER = [
     "of raw",
     "bench CPU µs/ev",
     "server CPU µs/ev",
+    "visible in status ev/s",
 ]
 
 
@@ -227,6 +262,8 @@ def write(out: Path, stem: str, meta: dict[str, Any], results: list[Result]) -> 
                 "ratio_to_raw": ratios[(r.backend, r.batch_size, r.mode)],
                 "bench_cpu_seconds": r.timing.bench_cpu_seconds,
                 "server_cpu_seconds": r.timing.server_cpu_seconds,
+                "visible_seconds": r.timing.visible_seconds,
+                "visible_events_per_second": r.visible_events_per_second,
             }
             for r in results
         ],

@@ -22,6 +22,8 @@ import httpx
 import orjson
 
 from api.settings import Settings
+from bench._ceiling import running_ceiling
+from bench._events import root_execution
 from bench._server import running_server
 from bench._stores import Env, open_log
 from domain.envelope import Envelope
@@ -30,6 +32,7 @@ from domain.log.port import AppendResult, LoggedEvent
 
 EVENTS_PATH = "/monitoring/v1/events"
 WORKSPACE = "bench"
+VISIBLE_TIMEOUT_SECONDS = 300.0
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -41,11 +44,20 @@ class Timing:
     seconds: float
     bench_cpu_seconds: float  # this process: the HTTP clients, or the in-process ingest
     server_cpu_seconds: float | None = None  # the `runledger serve` child, for HTTP only
+    # From the first request to the last batch being visible in status (projector on only).
+    visible_seconds: float | None = None
 
     @property
     def events_per_second(self) -> float:
         """Acknowledged events per second of wall time."""
         return self.acknowledged_count / self.seconds
+
+    @property
+    def visible_events_per_second(self) -> float | None:
+        """Events per second acknowledged and visible in status, when that was measured."""
+        if self.visible_seconds is None:
+            return None
+        return self.acknowledged_count / self.visible_seconds
 
 
 @dataclass
@@ -156,9 +168,23 @@ def time_in_process_ingest(
 def time_http_ingest(
     env: Env, timed: Sequence[bytes], warmup: Sequence[bytes], clients: int, log_path: Path
 ) -> Timing:
-    """POSTs to a `runledger serve` child process from `clients` keep-alive httpx clients."""
+    """POSTs to a `runledger serve` child process from `clients` keep-alive httpx clients.
+
+    With the projector on, the clock also runs on until the last batch is visible in status.
+    """
+    wait_visible = env.get("RUNLEDGER_PROJECTOR") != "off"
     with running_server(env, WORKSPACE, log_path) as server:
-        return _drive_clients(server.base_url, server.api_key, timed, warmup, clients, server.pid)
+        return _drive_clients(
+            server.base_url, server.api_key, timed, warmup, clients, server.pid, wait_visible
+        )
+
+
+def time_http_ceiling(
+    timed: Sequence[bytes], warmup: Sequence[bytes], clients: int, batch_size: int, log_path: Path
+) -> Timing:
+    """The same POSTs to the bare constant endpoint (`bench._ceiling`): the HTTP ceiling."""
+    with running_ceiling(batch_size, log_path) as server:
+        return _drive_clients(server.base_url, "", timed, warmup, clients, server.pid, False)
 
 
 def _drive_clients(
@@ -168,15 +194,17 @@ def _drive_clients(
     warmup: Sequence[bytes],
     clients: int,
     server_pid: int,
+    wait_visible: bool,
 ) -> Timing:
     # Each client posts every `clients`-th body, so all clients finish at about the same time.
     # The barrier starts the clock only once every client is connected and warmed up.
     barrier = threading.Barrier(clients + 1)
     accepted = [0] * clients
+    positions = [0] * clients
     failures: list[BaseException] = []
+    headers = {"X-API-KEY": key, "Content-Type": "application/json"}
 
     def client(index: int) -> None:
-        headers = {"X-API-KEY": key, "Content-Type": "application/json"}
         with httpx.Client(base_url=base_url, headers=headers, timeout=120) as http:
             try:
                 for body in warmup[index::clients]:
@@ -187,32 +215,66 @@ def _drive_clients(
             if failures:
                 return
             try:
-                accepted[index] = sum(_post(http, body) for body in timed[index::clients])
+                for body in timed[index::clients]:
+                    count, position = _post(http, body)
+                    accepted[index] += count
+                    positions[index] = max(positions[index], position)
             except BaseException as error:
                 failures.append(error)
 
     threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(clients)]
     for thread in threads:
         thread.start()
+    visible_seconds = None
     with _frozen_heap():
         barrier.wait()
         server_cpu_started = process_cpu_seconds(server_pid)
+        started = time.perf_counter()
         with _stopwatch() as watch:
             for thread in threads:
                 thread.join()
+        if wait_visible and not failures:
+            _wait_visible(base_url, headers, timed, max(positions))
+            visible_seconds = time.perf_counter() - started
         server_cpu = process_cpu_seconds(server_pid) - server_cpu_started
     if failures:
         raise RuntimeError(f"{len(failures)} client(s) failed") from failures[0]
-    return Timing(sum(accepted), watch.seconds, watch.cpu_seconds, server_cpu)
+    return Timing(sum(accepted), watch.seconds, watch.cpu_seconds, server_cpu, visible_seconds)
 
 
-def _post(http: httpx.Client, body: bytes) -> int:
+def _wait_visible(
+    base_url: str, headers: dict[str, str], timed: Sequence[bytes], log_position: int
+) -> None:
+    """Until status shows the last batch: read-your-writes on the latest execution started."""
+    execution = next(
+        (found for body in reversed(timed) if (found := root_execution(body)) is not None), None
+    )
+    if execution is None:
+        raise RuntimeError("no batch starts an execution whose status could be read")
+    deadline = time.monotonic() + VISIBLE_TIMEOUT_SECONDS
+    with httpx.Client(base_url=base_url, headers=headers, timeout=120) as http:
+        while True:
+            # The server holds the request until the position is visible (RUNLEDGER_READ_WAIT_
+            # SECONDS), then answers 503: ask again.
+            response = http.get(
+                f"/v1/workflows/executions/{execution}/status",
+                params={"min_log_position": log_position},
+            )
+            if response.status_code == 200:
+                return
+            if response.status_code != 503 or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"status of the last execution answered {response.status_code}:"
+                    f" {response.text[:300]}"
+                )
+
+
+def _post(http: httpx.Client, body: bytes) -> tuple[int, int]:
     response = http.post(EVENTS_PATH, content=body)
     if response.status_code != 200:
         raise RuntimeError(f"ingest answered {response.status_code}: {response.text[:300]}")
     answer = orjson.loads(response.content)
-    accepted: int = answer["accepted_count"]
-    return accepted
+    return answer["accepted_count"], answer["log_position"]
 
 
 def process_cpu_seconds(pid: int) -> float:

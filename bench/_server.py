@@ -54,19 +54,27 @@ def running_server(env: Env, workspace: str, log_path: Path) -> Iterator[Server]
     """Start `python -m api.cli serve` configured by `env` alone; stop it afterwards."""
     key = create_key(env, workspace)
     port = free_port()
+    server_env = {**env, "RUNLEDGER_HOST": "127.0.0.1", "RUNLEDGER_PORT": str(port)}
+    with spawn(["-m", "api.cli", "serve"], server_env, log_path, port, key) as server:
+        yield server
+
+
+@contextmanager
+def spawn(args: list[str], env: Env, log_path: Path, port: int, api_key: str) -> Iterator[Server]:
+    """`python ARGS` listening on `port`, with only `env` of the Runledger configuration, until
+    its /readyz answers 200; stopped (SIGTERM) afterwards."""
     inherited = {k: v for k, v in os.environ.items() if not k.startswith(_CONFIG_PREFIXES)}
-    child_env = {**inherited, **env, "RUNLEDGER_HOST": "127.0.0.1", "RUNLEDGER_PORT": str(port)}
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve"],
-            env=child_env,
+            [sys.executable, *args],
+            env={**inherited, **env},
             stdout=log_file,
             stderr=log_file,
         )
     try:
         base_url = f"http://127.0.0.1:{port}"
         _wait_until_ready(base_url, process, log_path)
-        yield Server(base_url, key, process.pid)
+        yield Server(base_url, api_key, process.pid)
     finally:
         _stop(process)
 

@@ -8,8 +8,11 @@ ceiling), through `domain.ingest.ingest` in-process (parse, validate, append), a
 `POST /monitoring/v1/events` to a `runledger serve` child process in its default
 configuration (its projection thread running too) from one keep-alive httpx client, for
 batches of 1 and 100 also from 4 concurrent clients, and from one client to a server with the
-projector off. Events/s is acknowledged events over wall time; each path runs twice, in
-alternating order, and the better round counts. See bench/README.md for the method.
+projector off, and to a bare Starlette endpoint answering a constant (`bench._ceiling`: the
+HTTP ceiling). Events/s is acknowledged events over wall time (for the default server also
+until the last batch is visible in status); each path runs twice, in alternating order, and
+the better round counts. See bench/README.md for the method. `python -m bench` runs the cases
+of batch 100 as part of the whole suite.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from bench._report import Result
 from bench._runners import (
     WORKSPACE,
     Timing,
+    time_http_ceiling,
     time_http_ingest,
     time_in_process_ingest,
     time_raw_append,
@@ -43,6 +47,7 @@ from domain.envelope import Json
 from domain.keys import workspace_id_for
 
 BATCH_SIZES = (1, 100, 1000)
+MODES = ("raw", "ingest", "http", "http_c4", "http_projector_off", "http_ceiling")
 CONCURRENT_CLIENTS = 4
 CONCURRENT_BATCH_SIZES = (1, 100)
 WARMUP_BATCHES = 2
@@ -86,8 +91,8 @@ class Case:
 Measure = Callable[[Env], Timing]
 
 
-def _paths(case: Case, logs: Path) -> list[tuple[str, int, Measure]]:
-    """(mode, clients, measure) for each path of the case, raw first."""
+def _paths(case: Case, logs: Path, modes: Sequence[str]) -> list[tuple[str, int, Measure]]:
+    """(mode, clients, measure) for each path of the case among `modes`, raw first."""
     workspace_id = workspace_id_for(WORKSPACE)
     warmup = case.warmup_bodies[:WARMUP_BATCHES]
     label = f"{case.backend}-{case.batch_size}"
@@ -109,14 +114,27 @@ def _paths(case: Case, logs: Path) -> list[tuple[str, int, Measure]]:
     # The server's projection thread shares its process (and GIL) with ingest; without it, the
     # HTTP path alone is measured.
     paths.append(("http_projector_off", 1, http(1, {"RUNLEDGER_PROJECTOR": "off"})))
-    return paths
+    ceiling_log = logs / f"server-{label}-ceiling.log"
+    paths.append(
+        (
+            "http_ceiling",
+            1,
+            lambda env: time_http_ceiling(case.bodies, warmup, 1, case.batch_size, ceiling_log),
+        )
+    )
+    return [path for path in paths if path[0] in modes]
 
 
 def run_case(
-    case: Case, postgres: Postgres, logs: Path, rounds: int, deadline: float
+    case: Case,
+    postgres: Postgres,
+    logs: Path,
+    rounds: int,
+    deadline: float,
+    modes: Sequence[str] = MODES,
 ) -> list[Result]:
     """Every path of one case, `rounds` times, each time into a fresh empty log."""
-    paths = _paths(case, logs)
+    paths = _paths(case, logs, modes)
     timings: dict[str, list[Timing]] = {mode: [] for mode, _, _ in paths}
     for round_index in range(rounds):
         if round_index and time.monotonic() > deadline:
@@ -144,16 +162,18 @@ def _measure(
             f"{mode} {case.backend} batch {case.batch_size}: "
             f"{timing.acknowledged_count} of {case.event_count} events acknowledged"
         )
+    visible = timing.visible_events_per_second
     print(
-        f"  {case.backend:8} batch {case.batch_size:>4}  {_report.MODE_TITLES[mode]:18}"
+        f"  {case.backend:8} batch {case.batch_size:>4}  {_report.MODE_TITLES[mode]:28}"
         f" round {round_index + 1}: {timing.acknowledged_count:>7} events"
-        f" in {timing.seconds:6.2f} s = {timing.events_per_second:9,.0f}/s",
+        f" in {timing.seconds:6.2f} s = {timing.events_per_second:9,.0f}/s"
+        + (f", visible in status: {visible:9,.0f}/s" if visible is not None else ""),
         flush=True,
     )
     return timing
 
 
-def _event_sizes(template: list[Json]) -> dict[str, Any]:
+def event_sizes(template: list[Json]) -> dict[str, Any]:
     sizes = [len(orjson.dumps(event)) for event in template]
     return {
         "per_execution": [
@@ -188,31 +208,35 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run every case, print the tables, write JSON and Markdown."""
-    args = parse_args(argv)
-    started = time.monotonic()
-    postgres = Postgres(
+def postgres_from_env() -> Postgres:
+    """Where the PostgreSQL measurements run, from the usual variables."""
+    return Postgres(
         host=os.environ.get("POSTGRES_HOST", "127.0.0.1"),
         port=os.environ.get("POSTGRES_PORT", "5432"),
         user=os.environ.get("POSTGRES_USER", "postgres"),
         password=os.environ.get("POSTGRES_PASSWORD", ""),
         dbname=os.environ.get("RUNLEDGER_BENCH_POSTGRES_DBNAME", "runledger_bench"),
     )
-    meta = _meta(args, postgres)
-    template = run_question_answer("what does an append-only event log guarantee?")
-    meta["events"] = _event_sizes(template)
-    cloner = EventCloner(template)
-    counts = QUICK_COUNTS if args.quick else FULL_COUNTS
-    rounds = args.rounds or (1 if args.quick else FULL_ROUNDS)
-    meta["rounds"] = rounds
-    deadline = started + TIME_BUDGET_SECONDS
-    logs = args.out / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
 
+
+def run(
+    cloner: EventCloner,
+    backends: Sequence[str],
+    batch_sizes: Sequence[int],
+    counts: dict[tuple[str, int], int],
+    rounds: int,
+    deadline: float,
+    logs: Path,
+    modes: Sequence[str] = MODES,
+) -> list[Result]:
+    """Every case of the backends and batch sizes; the results of every path."""
+    postgres = postgres_from_env()
+    if POSTGRES in backends:
+        postgres.ensure_database()
+    logs.mkdir(parents=True, exist_ok=True)
     results: list[Result] = []
-    for backend in args.backends:
-        for batch_size in BATCH_SIZES:
+    for backend in backends:
+        for batch_size in batch_sizes:
             clients = CONCURRENT_CLIENTS if batch_size in CONCURRENT_BATCH_SIZES else 1
             warmup_count = WARMUP_BATCHES * clients * batch_size
             count = counts[(backend, batch_size)]
@@ -223,8 +247,29 @@ def main(argv: Sequence[str] | None = None) -> int:
                 batch_bodies(cloner.take(count), batch_size),
                 batch_bodies(cloner.take(warmup_count), batch_size),
             )
-            results.extend(run_case(case, postgres, logs, rounds, deadline))
+            results.extend(run_case(case, postgres, logs, rounds, deadline, modes))
+    return results
 
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run every case, print the tables, write JSON and Markdown."""
+    args = parse_args(argv)
+    started = time.monotonic()
+    meta = ingest_meta(args.backends, args.quick)
+    template = run_question_answer("what does an append-only event log guarantee?")
+    meta["events"] = event_sizes(template)
+    counts = QUICK_COUNTS if args.quick else FULL_COUNTS
+    rounds = args.rounds or (1 if args.quick else FULL_ROUNDS)
+    meta["rounds"] = rounds
+    results = run(
+        EventCloner(template),
+        args.backends,
+        BATCH_SIZES,
+        counts,
+        rounds,
+        started + TIME_BUDGET_SECONDS,
+        args.out / "logs",
+    )
     meta["load_average_after"] = os.getloadavg()
     meta["elapsed_seconds"] = round(time.monotonic() - started, 1)
     print()
@@ -237,22 +282,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _meta(args: argparse.Namespace, postgres: Postgres) -> dict[str, Any]:
+def ingest_meta(backends: Sequence[str], quick: bool) -> dict[str, Any]:
+    """What the ingest results are measured on: machine, versions, log settings."""
+    postgres = postgres_from_env()
     meta: dict[str, Any] = {
         "benchmark": "ingest",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "quick": args.quick,
-        "backends": args.backends,
+        "quick": quick,
+        "backends": list(backends),
         "machine": _report.machine(),
         "versions": _report.versions(),
         "source": _report.source_revision(),
         "warmup_batches": WARMUP_BATCHES,
         "concurrent_clients": CONCURRENT_CLIENTS,
     }
-    if SQLITE in args.backends:
+    if SQLITE in backends:
         with fresh_store(SQLITE, "settings", postgres) as env:
             meta["sqlite"] = sqlite_settings(env)
-    if POSTGRES in args.backends:
+    if POSTGRES in backends:
         postgres.ensure_database()
         meta["postgres"] = postgres.settings()
     return meta

@@ -27,7 +27,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -91,6 +90,9 @@ class Sizes:
     http_status_calls: int
     probe_events: int
     lag_seconds: float
+    # Whole walks of the walk execution: in-process at each limit, then over HTTP at 1000.
+    walk_limits: tuple[int, ...] = (1000, 100)
+    http_walk_repetitions: int = 3
 
 
 FULL = Sizes(
@@ -312,6 +314,25 @@ def _walk(
     return pages, watch.seconds, seen
 
 
+def _http_walk(http: httpx.Client, execution_id: UUID, limit: int) -> tuple[int, float, list[UUID]]:
+    """Every page over HTTP, `limit` spans each, answers parsed: (pages, seconds, span ids)."""
+    pages = 0
+    seen: list[UUID] = []
+    params: dict[str, str | int] = {"span_limit": limit}
+    with _frozen_heap(), _stopwatch() as watch:
+        while True:
+            response = http.get(f"/v1/workflow-executions/{execution_id}/detail", params=params)
+            if response.status_code != 200:
+                raise RuntimeError(f"detail answered {response.status_code}: {response.text[:300]}")
+            page = orjson.loads(response.content)
+            pages += 1
+            seen.extend(UUID(span["span_id"]) for span in page["spans"])
+            if not page["has_more"]:
+                break
+            params["prev_span_id"] = page["spans"][-1]["span_id"]
+    return pages, watch.seconds, seen
+
+
 def _http_page(http: httpx.Client, execution_id: UUID, previous: UUID | None, spans: int) -> None:
     params: dict[str, str | int] = {"span_limit": PAGE_SPANS}
     if previous is not None:
@@ -354,16 +375,23 @@ def measure_detail(url: str, env: Env, sizes: Sizes) -> dict[str, Any]:
             f" {sizes.small_spans:,} spans projected ({position:,} events in"
             f" {apply_seconds:.1f} s through ClickHouseStore.apply); parts {parts}"
         )
-        deep_id, small_id = executions["deep"], executions["small"]
+        deep_id, small_id, walk_id = executions["deep"], executions["small"], executions["walk"]
         order = _span_order(reader, workspace_id, deep_id)
         depth = int(DEPTH * len(order))
         cursor = order[depth - 1]
+        walk_order = _span_order(reader, workspace_id, walk_id)
+        walk_depth = int(DEPTH * len(walk_order))
+        walk_cursor = walk_order[walk_depth - 1]
         details = ExecutionDetails(reader, ExecutionQueries(reader))
         first = details.page(workspace_id, deep_id, None, PAGE_SPANS)
         deep = details.page(workspace_id, deep_id, cursor, PAGE_SPANS)
-        if [s.span_id for s in first.spans] != order[:PAGE_SPANS] or [
-            s.span_id for s in deep.spans
-        ] != order[depth : depth + PAGE_SPANS]:
+        walk_deep = details.page(workspace_id, walk_id, walk_cursor, PAGE_SPANS)
+        if (
+            [s.span_id for s in first.spans] != order[:PAGE_SPANS]
+            or [s.span_id for s in deep.spans] != order[depth : depth + PAGE_SPANS]
+            or [s.span_id for s in walk_deep.spans]
+            != walk_order[walk_depth : walk_depth + PAGE_SPANS]
+        ):
             raise RuntimeError("a detail page did not hold the spans the keyset order names")
 
         pages = interleaved(
@@ -371,6 +399,7 @@ def measure_detail(url: str, env: Env, sizes: Sizes) -> dict[str, Any]:
                 "first": lambda _: details.page(workspace_id, deep_id, None, PAGE_SPANS),
                 "deep": lambda _: details.page(workspace_id, deep_id, cursor, PAGE_SPANS),
                 "small": lambda _: details.page(workspace_id, small_id, None, PAGE_SPANS),
+                "walk_deep": lambda _: details.page(workspace_id, walk_id, walk_cursor, PAGE_SPANS),
             },
             sizes.page_repetitions,
             sizes.page_budget_seconds,
@@ -385,15 +414,27 @@ def measure_detail(url: str, env: Env, sizes: Sizes) -> dict[str, Any]:
                         "first": lambda _: _http_page(http, deep_id, None, PAGE_SPANS),
                         "deep": lambda _: _http_page(http, deep_id, cursor, len(deep.spans)),
                         "small": lambda _: _http_page(http, small_id, None, PAGE_SPANS),
+                        "walk_deep": lambda _: _http_page(
+                            http, walk_id, walk_cursor, len(walk_deep.spans)
+                        ),
                     },
                     sizes.http_page_repetitions,
                     sizes.page_budget_seconds / 2,
                 )
+                http_walks = []
+                for _ in range(sizes.http_walk_repetitions):
+                    page_count, seconds, seen = _http_walk(http, walk_id, 1000)
+                    if seen != walk_order:
+                        raise RuntimeError("the HTTP walk did not see every span once, in order")
+                    http_walks.append({"pages": page_count, "seconds": seconds})
+                    _log(
+                        f"  walk of {len(seen):,} spans over HTTP, span_limit 1000:"
+                        f" {page_count} pages in {seconds:.2f} s"
+                    )
         _log_samples("detail, HTTP", http_pages)
 
-        walk_order = _span_order(reader, workspace_id, executions["walk"])
         walks = []
-        for limit in (1000, 100):
+        for limit in sizes.walk_limits:
             page_count, seconds, seen = _walk(details, workspace_id, executions["walk"], limit)
             if seen != walk_order:
                 raise RuntimeError(f"the walk at span_limit {limit} did not see every span once")
@@ -414,12 +455,14 @@ def measure_detail(url: str, env: Env, sizes: Sizes) -> dict[str, Any]:
             "walk_execution_spans": len(walk_order),
             "small_execution_spans": sizes.small_spans + 1,
             "deep_cursor_index": depth - 1,
+            "walk_deep_cursor_index": walk_depth - 1,
             "events_projected": position,
             "apply_seconds": apply_seconds,
             "parts": parts,
             "pages": {name: samples.summary() for name, samples in pages.items()},
             "http_pages": {name: samples.summary() for name, samples in http_pages.items()},
             "walks": walks,
+            "http_walks": http_walks,
         }
     finally:
         writer.command("DROP DATABASE IF EXISTS {d:Identifier} SYNC", parameters={"d": database})
@@ -518,25 +561,32 @@ def measure_status(url: str, env: Env, sizes: Sizes) -> dict[str, Any]:
 
 
 def measure_lag(
-    cloner: EventCloner, sizes: Sizes, logs: Path, fixed_rate: float | None
+    cloner: EventCloner,
+    sizes: Sizes,
+    logs: Path,
+    fixed_rate: float | None,
+    probe_rate: float | None = None,
+    with_fixed: bool = True,
 ) -> dict[str, Any]:
     """Steady ingest against a fresh server each: a fixed conservative rate, and half the rate
-    one client reached posting back to back; the lag a polling client sees, and /readyz's."""
+    one client reached posting back to back (probed here unless `probe_rate` is given); the
+    lag a polling client sees, and /readyz's."""
     postgres = Postgres()  # unused: the lag runs on the embedded default (SQLite, chDB)
     warmup = batch_bodies(cloner.take(200), 100)
-    probe_rate = None
-    rates = [fixed_rate] if fixed_rate else []
+    rates: list[tuple[str, float]] = [("fixed", fixed_rate)] if fixed_rate else []
     if fixed_rate is None:
-        probe = batch_bodies(cloner.take(sizes.probe_events), 100)
-        with (
-            fresh_store(SQLITE, "lag-probe", postgres) as env,
-            running_server(env, WORKSPACE, logs / "server-lag-probe.log") as server,
-        ):
-            probe_rate = max_rate(server.base_url, server.api_key, probe, warmup)
-        _log(f"lag: one client posting batches of 100 back to back: {probe_rate:,.0f} events/s")
-        rates = [LAG_FIXED_RATE, LAG_SHARE * probe_rate]
+        if probe_rate is None:
+            probe = batch_bodies(cloner.take(sizes.probe_events), 100)
+            with (
+                fresh_store(SQLITE, "lag-probe", postgres) as env,
+                running_server(env, WORKSPACE, logs / "server-lag-probe.log") as server,
+            ):
+                probe_rate = max_rate(server.base_url, server.api_key, probe, warmup)
+            _log(f"lag: one client posting batches of 100 back to back: {probe_rate:,.0f} ev/s")
+        rates = [("fixed", LAG_FIXED_RATE)] if with_fixed else []
+        rates.append((f"{LAG_SHARE:g} of the probe", LAG_SHARE * probe_rate))
     runs = []
-    for index, rate in enumerate(rates):
+    for index, (basis, rate) in enumerate(rates):
         batches_per_second = rate / 100
         batch_count = max(1, round(batches_per_second * sizes.lag_seconds))
         bodies = batch_bodies(cloner.take(batch_count * 100), 100)
@@ -564,7 +614,7 @@ def measure_lag(
         )
         runs.append(
             {
-                "rate_basis": "fixed" if index == 0 else f"{LAG_SHARE:g} of the probe",
+                "rate_basis": basis,
                 "target_events_per_second": rate,
                 "events": run.events_count,
                 "seconds": run.seconds,
@@ -607,16 +657,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def _versions() -> dict[str, str]:
-    found = _report.versions()
-    for name in ("chdb", "chdb-core", "clickhouse-connect"):
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            found[name] = "absent"
-    return found
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the parts, print the tables, write JSON and Markdown."""
     args = parse_args(argv)
@@ -631,7 +671,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "sizes": sizes.__dict__,
         "rate_rounds": rounds,
         "machine": _report.machine(),
-        "versions": _versions(),
+        "versions": _report.versions(),
         "source": _report.source_revision(),
     }
     logs = args.out / "logs"

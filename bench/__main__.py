@@ -1,0 +1,388 @@
+"""Every benchmark of issue 5 in one run, each beside its ceiling or peer, and the goals table.
+
+    python -m bench [--quick] [--parts ingest,rate,...,runtime] [--out DIR]
+
+Parts, in order (each stops by itself; the whole suite stays under 15 minutes on 2 cores):
+
+- ingest: HTTP batches of 100 (SQLite, PostgreSQL) beside the raw append of the same events,
+  in-process ingest, the projector off, and the bare Starlette endpoint (`bench.ingest`); the
+  default server's rate is also counted until the last batch is visible in status.
+- rate, detail, status: replay beside the raw column insert; detail pages at 99 % depth, whole
+  walks in-process and over HTTP; status beside a bare primary-key query (`bench.projections`).
+- lag: acknowledgement-to-visibility lag at half the sustained (visible) ingest rate.
+- rss: the embedded server's peak memory while one client ingests (`bench._rss`).
+- phoenix: Arize Phoenix in its own venv (installed on first use; skipped, with the reason,
+  when the registry cannot be reached): ingest until queryable, pages, a whole trace.
+- runtime: a no-op ten-node function through `/v1/execute-workflow` beside the direct call
+  (`bench.runtime`).
+
+Writes `bench/results/suite.{json,md}` (`suite-quick.*` with `--quick`). A part that fails is
+reported and the others still run; the exit code is then 1. A goal not met never fails the
+run: the ratios are what the run is for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from bench import _projection_report as projection_report
+from bench import _report, ingest, projections, runtime
+from bench._events import EventCloner
+from bench._goals import HEADER as GOALS_HEADER
+from bench._goals import goals
+from bench._peer import PeerSizes, measure_phoenix, phoenix_table
+from bench._phoenix import installed_version, spans_of
+from bench._rss import measure_rss, rss_table
+from bench._stores import POSTGRES, SQLITE, Env
+from bench._workflow import run_question_answer
+from domain.log.ledger import SQLITE_MODULE
+
+PARTS = ("ingest", "rate", "detail", "status", "lag", "rss", "phoenix", "runtime")
+BATCH = 100
+Table = tuple[str, list[str], list[list[str]]]
+
+
+@dataclass(frozen=True)
+class Suite:
+    """The sizes of one run."""
+
+    ingest_counts: dict[tuple[str, int], int]
+    ingest_rounds: int
+    ingest_budget_seconds: float
+    projections: projections.Sizes
+    rate_rounds: int
+    rss_events: int
+    rss_budget_seconds: float
+    peer: PeerSizes
+    runtime_runs: int
+
+
+FULL = Suite(
+    ingest_counts={(SQLITE, BATCH): 30_000, (POSTGRES, BATCH): 15_000},
+    ingest_rounds=2,
+    ingest_budget_seconds=150,
+    # The standalone benchmark's sizes, with shorter latency budgets and one in-process walk,
+    # so that Phoenix's slow ingest fits the 15 minutes as well.
+    projections=replace(
+        projections.FULL,
+        page_budget_seconds=40,
+        status_budget_seconds=40,
+        walk_limits=(1000,),
+        http_walk_repetitions=3,
+    ),
+    rate_rounds=2,
+    rss_events=2_000_000,
+    rss_budget_seconds=150,
+    runtime_runs=400,
+    peer=PeerSizes(
+        executions=500,
+        wide_spans=projections.FULL.walk_spans,
+        walk_repetitions=3,
+        page_repetitions=300,
+        page_budget_seconds=15,
+        timeout_seconds=300,
+    ),
+)
+QUICK = Suite(
+    ingest_counts={(SQLITE, BATCH): 1_000, (POSTGRES, BATCH): 1_000},
+    ingest_rounds=1,
+    ingest_budget_seconds=60,
+    projections=replace(projections.QUICK, walk_limits=(1000,), http_walk_repetitions=1),
+    rate_rounds=1,
+    rss_events=5_000,
+    rss_budget_seconds=20,
+    runtime_runs=20,
+    peer=PeerSizes(
+        executions=20,
+        wide_spans=projections.QUICK.walk_spans,
+        walk_repetitions=1,
+        page_repetitions=10,
+        page_budget_seconds=3,
+        timeout_seconds=120,
+    ),
+)
+
+
+class Progress:
+    """One line as each part starts and ends, with the run's elapsed time."""
+
+    def __init__(self, parts: Sequence[str]) -> None:
+        self.parts = list(parts)
+        self.started = time.monotonic()
+        self.failures: dict[str, str] = {}
+        self.seconds: dict[str, float] = {}
+
+    def _clock(self) -> str:
+        elapsed = int(time.monotonic() - self.started)
+        return f"{elapsed // 60:02d}:{elapsed % 60:02d}"
+
+    @contextmanager
+    def part(self, name: str) -> Iterator[None]:
+        """Run one part; a failure is recorded and reported, and the next part runs."""
+        index = self.parts.index(name) + 1
+        print(f"\n[{index}/{len(self.parts)}] {name}  (at {self._clock()})", flush=True)
+        started = time.monotonic()
+        try:
+            yield
+        except Exception as error:
+            self.failures[name] = f"{type(error).__name__}: {error}"
+            traceback.print_exc()
+            print(f"[{index}/{len(self.parts)}] {name} FAILED: {error}", flush=True)
+        finally:
+            self.seconds[name] = round(time.monotonic() - started, 1)
+        if name not in self.failures:
+            print(
+                f"[{index}/{len(self.parts)}] {name} done in {self.seconds[name]:.0f} s"
+                f"  (at {self._clock()})",
+                flush=True,
+            )
+
+
+def _ingest_summary(results: list[_report.Result]) -> dict[str, Any]:
+    """Per backend and path: the best round's rates, and every round."""
+    summary: dict[str, Any] = {}
+    for result in results:
+        summary.setdefault(result.backend, {})[result.mode] = {
+            "events_per_second": result.timing.events_per_second,
+            "visible_events_per_second": result.visible_events_per_second,
+            "rounds_events_per_second": [t.events_per_second for t in result.rounds],
+            "server_cpu_us_per_event": (
+                result.timing.server_cpu_seconds / result.timing.acknowledged_count * 1e6
+                if result.timing.server_cpu_seconds is not None
+                else None
+            ),
+        }
+    return summary
+
+
+def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes, for CI")
+    parser.add_argument(
+        "--parts", default=",".join(PARTS), help=f"comma-separated, of: {', '.join(PARTS)}"
+    )
+    parser.add_argument("--out", type=Path, default=Path("bench/results"), help="results folder")
+    args = parser.parse_args(argv)
+    args.parts = [name.strip() for name in args.parts.split(",") if name.strip()]
+    unknown = set(args.parts) - set(PARTS)
+    if unknown:
+        parser.error(f"unknown part(s): {', '.join(sorted(unknown))}")
+    return args
+
+
+def _meta(args: argparse.Namespace, suite: Suite) -> dict[str, Any]:
+    meta = ingest.ingest_meta([SQLITE, POSTGRES] if "ingest" in args.parts else [], args.quick)
+    meta |= {
+        "benchmark": "suite",
+        "parts": args.parts,
+        "sizes": {
+            "ingest_counts": {f"{b}-{n}": c for (b, n), c in suite.ingest_counts.items()},
+            "ingest_rounds": suite.ingest_rounds,
+            "projections": suite.projections.__dict__,
+            "rate_rounds": suite.rate_rounds,
+            "rss_events": suite.rss_events,
+            "rss_budget_seconds": suite.rss_budget_seconds,
+            "peer": suite.peer.__dict__,
+        },
+    }
+    meta["versions"]["arize-phoenix"] = installed_version() or "absent"
+    return meta
+
+
+def run(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], Progress]:
+    """Every part asked for; (meta, results, progress)."""
+    suite = QUICK if args.quick else FULL
+    progress = Progress(args.parts)
+    meta = _meta(args, suite)
+    logs = args.out / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    template = run_question_answer("how far ahead of its peers is the ledger?")
+    meta["events"] = ingest.event_sizes(template)
+    meta["spans_per_execution"] = len(spans_of(template))
+    cloner = EventCloner(template)
+    results: dict[str, Any] = {}
+    workdir = Path(tempfile.mkdtemp(prefix="runledger-bench-suite-"))
+    # The one chDB engine path of this process (rate, detail, status), a database per part.
+    url = f"chdb://{workdir / 'chdb'}"
+    http_env: Env = {
+        "RUNLEDGER_DATA_DIR": str(workdir / "http"),
+        "PERSISTENCE_MODULE": SQLITE_MODULE,
+        "SQLITE_DBNAME": str(workdir / "http" / "log.sqlite"),
+        "RUNLEDGER_CLICKHOUSE_URL": url,
+        "RUNLEDGER_CLICKHOUSE_DATABASE": projections.BASE_DATABASE,
+    }
+    parts: dict[str, Callable[[], None]] = {
+        "ingest": lambda: results.__setitem__(
+            "ingest",
+            _ingest_summary(
+                ingest.run(
+                    cloner,
+                    [SQLITE, POSTGRES],
+                    [BATCH],
+                    suite.ingest_counts,
+                    suite.ingest_rounds,
+                    time.monotonic() + suite.ingest_budget_seconds,
+                    logs,
+                    modes=("raw", "ingest", "http", "http_projector_off", "http_ceiling"),
+                )
+            ),
+        ),
+        "rate": lambda: results.__setitem__(
+            "rate",
+            projections.measure_rate(url, workdir, cloner, suite.projections, suite.rate_rounds),
+        ),
+        "detail": lambda: results.__setitem__(
+            "detail", projections.measure_detail(url, http_env, suite.projections)
+        ),
+        "status": lambda: results.__setitem__(
+            "status", projections.measure_status(url, http_env, suite.projections)
+        ),
+        "lag": lambda: results.__setitem__(
+            "lag",
+            projections.measure_lag(
+                cloner,
+                suite.projections,
+                logs,
+                None,
+                probe_rate=_sustained_rate(results),
+                with_fixed=False,
+            ),
+        ),
+        "rss": lambda: results.__setitem__(
+            "rss", measure_rss(cloner, suite.rss_events, suite.rss_budget_seconds, logs)
+        ),
+        "phoenix": lambda: results.__setitem__(
+            "phoenix", measure_phoenix(template, suite.peer, logs)
+        ),
+        "runtime": lambda: results.__setitem__("runtime", runtime.measure(suite.runtime_runs)),
+    }
+    try:
+        for name in args.parts:
+            with progress.part(name):
+                parts[name]()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return meta, results, progress
+
+
+def _sustained_rate(results: dict[str, Any]) -> float | None:
+    """The SQLite server's rate acknowledged and visible, from the ingest part, if it ran."""
+    http = results.get("ingest", {}).get(SQLITE, {}).get("http", {})
+    rate = http.get("visible_events_per_second")
+    return float(rate) if rate else None
+
+
+_INGEST_MODES = {
+    "raw": "raw append",
+    "ingest": "in-process ingest",
+    "http": "HTTP, 1 client",
+    "http_projector_off": "HTTP, projector off",
+    "http_ceiling": "HTTP ceiling (bare endpoint)",
+}
+
+
+def _ingest_table(summary: dict[str, Any]) -> Table:
+    rows = []
+    for backend, modes in summary.items():
+        raw = modes["raw"]["events_per_second"]
+        for mode, title in _INGEST_MODES.items():
+            found = modes.get(mode)
+            if found is None:
+                continue
+            rate = found["events_per_second"]
+            visible = found["visible_events_per_second"]
+            cpu = found["server_cpu_us_per_event"]
+            rows.append(
+                [
+                    backend,
+                    title,
+                    f"{rate:,.0f}",
+                    " / ".join(f"{r:,.0f}" for r in found["rounds_events_per_second"]),
+                    f"{rate / raw:.2f}",
+                    f"{visible:,.0f}" if visible else "-",
+                    f"{visible / raw:.2f}" if visible else "-",
+                    f"{cpu:,.0f}" if cpu is not None else "-",
+                ]
+            )
+    header = [
+        "log",
+        "path",
+        "ev/s",
+        "each round",
+        "of raw",
+        "visible in status ev/s",
+        "visible of raw",
+        "server CPU µs/ev",
+    ]
+    return f"Ingest, batches of {BATCH} (best round)", header, rows
+
+
+def _tables(results: dict[str, Any]) -> list[Table]:
+    found: list[Table] = []
+    if "ingest" in results:
+        found.append(_ingest_table(results["ingest"]))
+    if "rss" in results:
+        found.append(rss_table(results["rss"]))
+    if "phoenix" in results and "skipped" not in results["phoenix"]:
+        found.append(phoenix_table(results["phoenix"]))
+    if "runtime" in results:
+        header, rows = runtime.table(results["runtime"])
+        found.append(("Runtime overhead: a no-op ten-node function", header, rows))
+    return found
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the suite, print the goals table, write JSON and Markdown."""
+    args = _parse_args(argv)
+    meta, results, progress = run(args)
+    spans_per_event = meta["spans_per_execution"] / len(meta["events"]["per_execution"])
+    found = goals(results, spans_per_event)
+    meta["load_average_after"] = os.getloadavg()
+    meta["elapsed_seconds"] = round(time.monotonic() - progress.started, 1)
+    meta["part_seconds"] = progress.seconds
+    meta["failures"] = progress.failures
+    meta["date"] = datetime.now(UTC).isoformat(timespec="seconds")
+    tables = [*projection_report.tables(results), *_tables(results)]
+    for title, header, rows in tables:
+        print(f"\n{title}\n")
+        print(_report.text_table(header, rows))
+    goal_rows = [goal.cells() for goal in found]
+    print("\nGoals (issue 5), this run\n")
+    print(_report.text_table(GOALS_HEADER, goal_rows))
+    stem = "suite-quick" if args.quick else "suite"
+    args.out.mkdir(parents=True, exist_ok=True)
+    json_path = args.out / f"{stem}.json"
+    document = {**meta, "goals": [goal.as_json() for goal in found], "results": results}
+    json_path.write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2))
+    md_path = args.out / f"{stem}.md"
+    sections = [("Goals (issue 5)", GOALS_HEADER, goal_rows), *tables]
+    md_path.write_text(
+        "\n\n".join(
+            f"**{title}**\n\n{_report.markdown_table(header, rows)}"
+            for title, header, rows in sections
+        )
+        + "\n"
+    )
+    print(f"\nwrote {json_path} and {md_path} in {meta['elapsed_seconds']:.0f} s")
+    if progress.failures:
+        print(f"FAILED parts: {', '.join(progress.failures)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

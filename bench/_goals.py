@@ -1,0 +1,271 @@
+"""Issue 5's goals, read off one run's results: each measure beside its ceiling or peer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+GIB_LIMIT = 1.5
+LAG_LIMIT_SECONDS = 0.250
+
+
+@dataclass(frozen=True)
+class Goal:
+    """One row of the goals table; `met` is None when a part did not run (or was skipped)."""
+
+    measure: str
+    value: str
+    reference: str
+    ratio: float | None
+    goal: str
+    met: bool | None
+
+    def cells(self) -> list[str]:
+        """The row as table cells."""
+        met = "-" if self.met is None else ("yes" if self.met else "no")
+        ratio = "-" if self.ratio is None else f"{self.ratio:,.2f}"
+        return [self.measure, self.value, self.reference, ratio, self.goal, met]
+
+    def as_json(self) -> dict[str, Any]:
+        """What the JSON keeps."""
+        return asdict(self)
+
+
+HEADER = ["measure", "value", "ceiling / peer", "ratio", "goal", "met"]
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1e3:,.1f} ms"
+
+
+def _rate(value: float, unit: str = "ev/s") -> str:
+    return f"{value:,.0f} {unit}"
+
+
+def _at_least(ratio: float, bound: float) -> bool:
+    return ratio >= bound
+
+
+def _at_most(ratio: float, bound: float) -> bool:
+    return ratio <= bound
+
+
+def _ratio_goal(
+    measure: str,
+    value: tuple[float, str],
+    reference: tuple[float, str],
+    goal: str,
+    test: Callable[[float], bool] | None,
+) -> Goal:
+    ratio = value[0] / reference[0]
+    return Goal(measure, value[1], reference[1], ratio, goal, test(ratio) if test else None)
+
+
+def _missing(measure: str, goal: str, why: str = "not measured") -> Goal:
+    return Goal(measure, why, "-", None, goal, None)
+
+
+def _ingest_goals(results: dict[str, Any], spans_per_event: float) -> list[Goal]:
+    ingest = results.get("ingest", {})
+    goals = []
+    sqlite = ingest.get("sqlite", {})
+    title = "ingest, HTTP, batches of 100, acknowledged and visible in status (SQLite)"
+    visible = sqlite.get("http", {}).get("visible_events_per_second")
+    if visible and "raw" in sqlite:
+        raw = sqlite["raw"]["events_per_second"]
+        goals.append(
+            _ratio_goal(
+                title,
+                (visible, _rate(visible)),
+                (raw, f"raw append {_rate(raw)}"),
+                "≥ 0.6",
+                lambda r: _at_least(r, 0.6),
+            )
+        )
+    else:
+        goals.append(_missing(title, "≥ 0.6"))
+    title = "the same, spans/s, beside Phoenix's OTLP ingest until queryable"
+    phoenix = results.get("phoenix", {})
+    if visible and "ingest" in phoenix:
+        ours = visible * spans_per_event
+        theirs = phoenix["ingest"]["spans_per_second"]
+        goals.append(
+            _ratio_goal(
+                title,
+                (ours, _rate(ours, "spans/s")),
+                (theirs, f"Phoenix {_rate(theirs, 'spans/s')}"),
+                "≥ 100",
+                lambda r: _at_least(r, 100),
+            )
+        )
+    else:
+        goals.append(_missing(title, "≥ 100", phoenix.get("skipped", "not measured")))
+    ceiling = sqlite.get("http_ceiling", {}).get("events_per_second")
+    if "http" in sqlite and ceiling:
+        acked = sqlite["http"]["events_per_second"]
+        goals.append(
+            _ratio_goal(
+                "(ceiling) ingest, HTTP, batches of 100, acknowledged (SQLite)",
+                (acked, _rate(acked)),
+                (ceiling, f"bare Starlette endpoint {_rate(ceiling)}"),
+                "-",
+                None,
+            )
+        )
+    postgres = ingest.get("postgres", {})
+    title = "PostgreSQL log: ingest, HTTP, batches of 100, acknowledged"
+    if "http" in postgres and "raw" in postgres:
+        http = postgres["http"]["events_per_second"]
+        raw = postgres["raw"]["events_per_second"]
+        goals.append(
+            _ratio_goal(
+                title,
+                (http, _rate(http)),
+                (raw, f"raw append {_rate(raw)}"),
+                "≥ 0.6",
+                lambda r: _at_least(r, 0.6),
+            )
+        )
+    else:
+        goals.append(_missing(title, "≥ 0.6"))
+    return goals
+
+
+def _best_rate(rounds: list[dict[str, float]]) -> float:
+    return max(r["events_per_second"] for r in rounds)
+
+
+def _read_goals(results: dict[str, Any]) -> list[Goal]:
+    goals = []
+    title = "projection replay from zero"
+    if "rate" in results:
+        paths = results["rate"]["paths"]
+        runner, insert = _best_rate(paths["runner"]), _best_rate(paths["insert"])
+        goals.append(
+            _ratio_goal(
+                title,
+                (runner, _rate(runner)),
+                (insert, f"raw column insert {_rate(insert)}"),
+                "≥ 0.5",
+                lambda r: _at_least(r, 0.5),
+            )
+        )
+    else:
+        goals.append(_missing(title, "≥ 0.5"))
+    detail = results.get("detail")
+    phoenix = results.get("phoenix", {})
+    skipped = phoenix.get("skipped", "not measured")
+    if detail:
+        spans = detail["deep_execution_spans"]
+        deep = detail["pages"]["deep"]["p50_seconds"]
+        first = detail["pages"]["first"]["p50_seconds"]
+        goals.append(
+            _ratio_goal(
+                f"detail page of 100 at 99 % depth, {spans:,}-span execution, p50",
+                (deep, _ms(deep)),
+                (first, f"its first page {_ms(first)}"),
+                "≤ 1.2",
+                lambda r: _at_most(r, 1.2),
+            )
+        )
+    else:
+        goals.append(_missing("detail page of 100 at 99 % depth, p50", "≤ 1.2"))
+    if detail and "pages" in phoenix:
+        walk_spans = detail["walk_execution_spans"]
+        ours = detail["http_pages"]["walk_deep"]["p50_seconds"]
+        theirs = phoenix["pages"]["deep"]["p50_seconds"]
+        goals.append(
+            _ratio_goal(
+                f"the same at {walk_spans:,} spans, HTTP, beside Phoenix's at the same depth",
+                (ours, _ms(ours)),
+                (theirs, f"Phoenix {_ms(theirs)}"),
+                "≤ 0.2",
+                lambda r: _at_most(r, 0.2),
+            )
+        )
+        deep_http = detail["http_pages"]["deep"]["p50_seconds"]
+        goals.append(
+            _ratio_goal(
+                f"(ours at {detail['deep_execution_spans']:,} spans, HTTP, beside Phoenix's at"
+                f" {walk_spans:,})",
+                (deep_http, _ms(deep_http)),
+                (theirs, f"Phoenix {_ms(theirs)}"),
+                "-",
+                None,
+            )
+        )
+        ours_walk = min(w["seconds"] for w in detail["http_walks"])
+        theirs_walk = min(w["seconds"] for w in phoenix["walks"])
+        goals.append(
+            _ratio_goal(
+                f"full walk of a {walk_spans:,}-span execution, span_limit 1000, HTTP",
+                (ours_walk, f"{ours_walk:.2f} s"),
+                (theirs_walk, f"Phoenix {theirs_walk:.2f} s"),
+                "≤ 0.1",
+                lambda r: _at_most(r, 0.1),
+            )
+        )
+    else:
+        goals.append(_missing("detail page at 99 % depth beside Phoenix's", "≤ 0.2", skipped))
+        goals.append(_missing("full walk, span_limit 1000, beside Phoenix's", "≤ 0.1", skipped))
+    status = results.get("status")
+    if status:
+        ours = status["in_process"]["status"]["p99_seconds"]
+        bare = status["in_process"]["bare"]["p99_seconds"]
+        goals.append(
+            _ratio_goal(
+                f"status p99, {status['executions']:,} executions",
+                (ours, _ms(ours)),
+                (bare, f"bare primary-key query {_ms(bare)}"),
+                "≤ 2",
+                lambda r: _at_most(r, 2),
+            )
+        )
+    else:
+        goals.append(_missing("status p99", "≤ 2"))
+    return goals
+
+
+def _lag_goal(results: dict[str, Any]) -> Goal:
+    title = "acknowledgement-to-visibility lag p99 at 50 % of the sustained ingest rate"
+    runs = [run for run in results.get("lag", {}).get("runs", []) if run["rate_basis"] != "fixed"]
+    if not runs:
+        return _missing(title, "≤ 250 ms")
+    run = runs[-1]
+    p99 = run["client_lag"]["p99_seconds"]
+    return Goal(
+        title,
+        _ms(p99),
+        f"at {run['events_per_second']:,.0f} ev/s",
+        None,
+        "≤ 250 ms",
+        p99 <= LAG_LIMIT_SECONDS,
+    )
+
+
+def _rss_goal(results: dict[str, Any]) -> Goal:
+    rss = results.get("rss")
+    if not rss:
+        return _missing("peak RSS of the embedded server while ingesting", "≤ 1.5 GiB")
+    target = rss["target_events"]
+    title = f"peak RSS of the embedded server while ingesting {target:,} events"
+    peak = rss["peak_rss_gib"]
+    if rss["events"] >= target:
+        return Goal(title, f"{peak:.2f} GiB", "-", None, "≤ 1.5 GiB", peak <= GIB_LIMIT)
+    extrapolated = rss["extrapolated_peak_gib"]
+    return Goal(
+        title,
+        f"{peak:.2f} GiB after {rss['events']:,} events",
+        f"extrapolated to {target:,}: {extrapolated:.2f} GiB",
+        None,
+        "≤ 1.5 GiB",
+        extrapolated <= GIB_LIMIT,
+    )
+
+
+def goals(results: dict[str, Any], spans_per_event: float) -> list[Goal]:
+    """Every goal of issue 5, in the issue's order, with the ceiling rows beside them."""
+    ingest = _ingest_goals(results, spans_per_event)
+    postgres = ingest.pop()
+    return [*ingest, *_read_goals(results), _lag_goal(results), _rss_goal(results), postgres]

@@ -1,0 +1,231 @@
+"""Profiles of the hot paths behind the goals not met, and their largest costs (py-spy).
+
+    .venv/bin/pip install py-spy   # a manual step: py-spy is not a dependency of the project
+    .venv/bin/python -m bench._profile ingest --backend sqlite   # the server while ingesting
+    .venv/bin/python -m bench._profile ingest --backend postgres
+    .venv/bin/python -m bench._profile replay                    # the runner, replay from zero
+    .venv/bin/python -m bench._profile detail                    # detail pages and whole walks
+    .venv/bin/python -m bench._profile summary FILE              # any raw py-spy profile
+
+Each records `py-spy record --threads --idle --format raw -r 100` (collapsed stacks) of the
+process doing the work into `bench/results/profile-<name>.txt`, then prints, per thread, the
+functions with the most samples on the stack (inclusive) and at its top (self), with the
+file they live in. Idle samples (a thread waiting on a lock, a socket or a sleep) are counted
+apart, so the shares are of the time the thread was busy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import ingest
+from bench._events import EventCloner, batch_bodies
+from bench._runners import WORKSPACE, _drive_clients
+from bench._server import running_server
+from bench._stores import POSTGRES, fresh_store
+from bench._synthetic import wide_execution
+from bench._workflow import run_question_answer
+from bench.projections import _fill_log, _time_runner
+from domain.keys import workspace_id_for
+from domain.log.ledger import SQLITE_MODULE, Ledger
+from projections.clickhouse import connect
+from projections.detail import ExecutionDetails
+from projections.migrations import apply_migrations
+from projections.queries import ExecutionQueries
+from projections.store import ClickHouseStore
+
+_FRAME = re.compile(r"^(?P<function>.*?) \((?P<file>[^()]*?)(?::\d+)?\)$")
+# Leaf functions that mean the thread was waiting, not working.
+_IDLE = (
+    "wait (threading.py",
+    "select (selectors.py",
+    "poll (selectors.py",
+    "_worker (concurrent/futures/thread.py",
+    "sleep",
+    "accept",
+    "get (queue.py",
+    "run_forever",
+    # uvloop runs the event loop in C: a sample whose top is asyncio's runner is the loop
+    # waiting in epoll (its Python callbacks show as deeper frames).
+    "Runner.run (asyncio/runners.py",
+    "recording (bench/_profile.py",  # waiting for py-spy to attach
+)
+
+
+def _name(frame: str) -> str:
+    found = _FRAME.match(frame)
+    if not found:
+        return frame
+    path = found["file"]
+    for marker in ("site-packages/", "/lib/python3.11/", "/work/main/"):
+        if marker in path:
+            path = path.split(marker, 1)[1]
+    return f"{found['function']} ({path})"
+
+
+def summarise(path: Path, process_filter: str | None, top: int) -> str:
+    """The profile's largest costs per process and thread, as text."""
+    busy: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    leaf: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    totals: Counter[tuple[str, str]] = Counter()
+    idle: Counter[tuple[str, str]] = Counter()
+    for line in path.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        frames = stack.split(";")
+        process = frames.pop(0) if frames[0].startswith("process ") else "process"
+        thread = frames.pop(0) if frames and frames[0].startswith("thread ") else "thread"
+        if process_filter and process_filter not in process:
+            continue
+        key = (process, thread)
+        if any(marker in frames[-1] for marker in _IDLE):
+            idle[key] += count
+            continue
+        totals[key] += count
+        for name in {_name(frame) for frame in frames}:
+            busy[key][name] += count
+        leaf[key][_name(frames[-1])] += count
+    lines = []
+    for key, total in totals.most_common():
+        process, thread = key
+        lines.append(f"\n{process[:120]} / {thread}: {total} busy samples, {idle[key]} idle")
+        lines.append("  inclusive:")
+        lines += [f"    {n / total:6.1%}  {name}" for name, n in busy[key].most_common(top)]
+        lines.append("  self:")
+        lines += [f"    {n / total:6.1%}  {name}" for name, n in leaf[key].most_common(top)]
+    return "\n".join(lines)
+
+
+@contextmanager
+def recording(pid: int, out: Path) -> Iterator[None]:
+    """py-spy sampling `pid` (all its threads, idle ones too) while the block runs."""
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if not Path(py_spy).exists():
+        raise SystemExit("py-spy is not installed: .venv/bin/pip install py-spy")
+    command = [py_spy, "record", "--pid", str(pid), "--threads", "--idle", "--format", "raw"]
+    process = subprocess.Popen(
+        [*command, "-r", "100", "-o", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(1.0)  # py-spy attaches
+        yield
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=120)
+
+
+def _ingest(out: Path, backend: str, events: int) -> None:
+    cloner = EventCloner(run_question_answer("where does an ingest request spend its time?"))
+    bodies = batch_bodies(cloner.take(events), 100)
+    warmup = batch_bodies(cloner.take(200), 100)
+    postgres = ingest.postgres_from_env()
+    if backend == POSTGRES:
+        postgres.ensure_database()
+    log = out.with_suffix(".server.log")
+    with (
+        fresh_store(backend, "profile", postgres) as env,
+        running_server(env, WORKSPACE, log) as server,
+        recording(server.pid, out),
+    ):
+        timing = _drive_clients(
+            server.base_url, server.api_key, bodies, warmup, 1, server.pid, wait_visible=True
+        )
+    print(f"{timing.acknowledged_count:,} events, {timing.events_per_second:,.0f}/s acknowledged")
+
+
+def _replay(out: Path, events: int) -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="runledger-profile-"))
+    try:
+        cloner = EventCloner(run_question_answer("where does a replay spend its time?"))
+        ledger = Ledger(
+            {"PERSISTENCE_MODULE": SQLITE_MODULE, "SQLITE_DBNAME": str(workdir / "log.db")}
+        )
+        _fill_log(ledger, workspace_id_for(WORKSPACE), cloner, events)
+        client = connect(f"chdb://{workdir / 'chdb'}", "replay")
+        with recording(os.getpid(), out):
+            timing = _time_runner(ledger, client)
+        print(f"{timing.acknowledged_count:,} events replayed at {timing.events_per_second:,.0f}/s")
+        client.close()
+        ledger.close()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _detail(out: Path, spans: int) -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="runledger-profile-"))
+    workspace_id = workspace_id_for(WORKSPACE)
+    try:
+        url = f"chdb://{workdir / 'chdb'}"
+        writer, reader = connect(url, "detail"), connect(url, "detail")
+        apply_migrations(writer)
+        made = wide_execution(workspace_id, spans, 0, datetime.now(UTC))
+        for start in range(0, len(made.events), 5000):
+            ClickHouseStore(writer).apply(made.events[start : start + 5000])
+        details = ExecutionDetails(reader, ExecutionQueries(reader))
+        with recording(os.getpid(), out):
+            started = time.perf_counter()
+            pages = 0
+            for limit in (1000, 1000, 100):
+                previous = None
+                while True:
+                    page = details.page(workspace_id, made.execution_id, previous, limit)
+                    pages += 1
+                    if not page.has_more:
+                        break
+                    previous = page.spans[-1].span_id
+        print(f"{pages} pages in {time.perf_counter() - started:.1f} s")
+        reader.close()
+        writer.close()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Record a profile (or read one), and print its largest costs."""
+    parser = argparse.ArgumentParser(prog="python -m bench._profile", description=__doc__)
+    parser.add_argument("what", choices=("ingest", "replay", "detail", "summary"))
+    parser.add_argument("profile", type=Path, nargs="?", help="for summary: the raw profile")
+    parser.add_argument("--backend", default="sqlite", choices=("sqlite", "postgres"))
+    parser.add_argument("--events", type=int, default=60_000)
+    parser.add_argument("--spans", type=int, default=20_000)
+    parser.add_argument("--process", help="only processes whose command line holds this")
+    parser.add_argument("--top", type=int, default=15)
+    parser.add_argument("--out", type=Path, default=Path("bench/results"))
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.what == "summary":
+        if args.profile is None:
+            parser.error("summary needs the profile's path")
+        path = args.profile
+    else:
+        suffix = f"-{args.backend}" if args.what == "ingest" else ""
+        path = args.out / f"profile-{args.what}{suffix}.txt"
+        if args.what == "ingest":
+            _ingest(path, args.backend, args.events)
+        elif args.what == "replay":
+            _replay(path, args.events)
+        else:
+            _detail(path, args.spans)
+    print(summarise(path, args.process, args.top))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
