@@ -16,13 +16,13 @@ import orjson
 import pytest
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import Status, StatusCode
 from pydantic import TypeAdapter
 from vellum.client.types import WorkflowEvent, WorkflowExecutionUsageCalculationFulfilledBody
 
 from domain.batch import split_body, validate_batch
 from domain.lineage import parent_chain
+from runtime.function_runs import shared_bridge
 from runtime.nodes import node
 from runtime.otel import NodeEventBridge, RunContext
 
@@ -37,14 +37,8 @@ _USAGE: TypeAdapter[WorkflowExecutionUsageCalculationFulfilledBody] = TypeAdapte
 
 @pytest.fixture(scope="module")
 def bridge() -> NodeEventBridge:
-    """The bridge on the global SDK provider: `@node` spans go there, as in the runtime."""
-    provider = trace.get_tracer_provider()
-    if not isinstance(provider, TracerProvider):
-        provider = TracerProvider()
-        trace.set_tracer_provider(provider)
-    bridge = NodeEventBridge()
-    provider.add_span_processor(bridge)
-    return bridge
+    """The runtime's bridge on the global SDK provider: `@node` spans go there."""
+    return shared_bridge()
 
 
 def workflow_context(execution_id: UUID, parent: Event | None = None) -> Event:
