@@ -49,9 +49,7 @@ def replay(log_: EventLog, url: str, base: str, progress: Progress, batch_size: 
             apply_migrations(client)
             runner = ProjectionRunner(log_, ClickHouseStore(client), batch_size=batch_size)
             head = log_.max_position()
-            while runner.run_once():
-                progress(runner.visible_position, max(head, runner.visible_position))
-            progress(runner.visible_position, max(head, runner.visible_position))
+            runner.catch_up(lambda visible: progress(visible, max(head, visible)))
         finally:
             client.close()
         generations.activate(target)
