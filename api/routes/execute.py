@@ -94,8 +94,8 @@ async def _outcome(request: Request, workspace: Workspace, run: Run) -> Outcome:
         return await done
     live = request.app.state.live
     ledger = request.app.state.ledger
-    deadline = loop_time() + _FOREIGN_RUN_WAIT_SECONDS
-    while loop_time() < deadline:
+    deadline = _loop_time() + _FOREIGN_RUN_WAIT_SECONDS
+    while _loop_time() < deadline:
         await run_in_threadpool(live.runner.wait_for, ledger.max_position(), 1.0)
         view = await run_in_threadpool(live.queries.status, workspace.id, run.id)
         if view is not None and view.status in (
@@ -109,7 +109,7 @@ async def _outcome(request: Request, workspace: Workspace, run: Run) -> Outcome:
     raise ApiError(504, f"execution {run.id} did not finish in {_FOREIGN_RUN_WAIT_SECONDS:g}s")
 
 
-def loop_time() -> float:
+def _loop_time() -> float:
     return asyncio.get_running_loop().time()
 
 
