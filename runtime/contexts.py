@@ -14,10 +14,11 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
+from runtime.otel import API_VERSION
+
 Event = dict[str, Any]
 
 _DEFINITIONS = uuid5(NAMESPACE_URL, "https://runledger.dev/definitions")
-API_VERSION = "2024-10-25"
 
 
 def iso(moment: datetime) -> str:
