@@ -28,10 +28,10 @@ from api.routes.admin import ReplayState
 from api.settings import Settings
 from domain.keys import KeyRing
 from domain.log.ledger import SQLITE_MODULE, Ledger
+from domain.state import ResolvedState
 from projections.leader import FileWriterLock, PostgresWriterLock, WriterLock
 from projections.state import execution_state
 from runtime.executor import Runtime
-from runtime.sdk_runs import ResolvedState
 
 log = logging.getLogger("runledger.api")
 
@@ -70,19 +70,7 @@ def open_runtime(settings: Settings, ledger: Ledger, live: LiveProjections) -> R
     def load_state(workspace_id: UUID, execution_id: UUID) -> ResolvedState | None:
         # The previous run may have ended a moment ago: wait until the log is visible.
         live.runner.wait_for(ledger.max_position(), settings.read_wait_seconds)
-        view = execution_state(live.reader, workspace_id, execution_id)
-        if view is None:
-            return None
-        return ResolvedState(
-            trace_id=view.trace_id,
-            span_id=view.execution_id,
-            state=view.state,
-            timestamp=view.timestamp,
-            previous_trace_id=view.previous_trace_id,
-            previous_span_id=view.previous_span_id,
-            root_trace_id=view.root_trace_id,
-            root_span_id=view.root_span_id,
-        )
+        return execution_state(live.reader, workspace_id, execution_id)
 
     def wake_runner() -> None:
         # Looked up at each call: a replay's switch replaces the runner.

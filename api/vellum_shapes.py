@@ -9,6 +9,7 @@ import orjson
 
 from domain.runs import Run
 from projections.detail import DetailPage, SpanView
+from runtime.values import typed_outputs
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -21,20 +22,9 @@ def _fragment(raw: str) -> orjson.Fragment | None:
 
 
 def vellum_values(raw: str) -> list[dict[str, Any]]:
-    """A `{name: value}` object as Vellum's typed `ExecutionVellumValue`s."""
+    """A stored `{name: value}` object as Vellum's typed `ExecutionVellumValue`s."""
     values = orjson.loads(raw) if raw else None
-    if not isinstance(values, dict):
-        return []
-    typed = []
-    for name, value in values.items():
-        if isinstance(value, str):
-            kind = "STRING"
-        elif isinstance(value, int | float) and not isinstance(value, bool):
-            kind = "NUMBER"
-        else:
-            kind = "JSON"
-        typed.append({"id": name, "name": name, "type": kind, "value": value})
-    return typed
+    return typed_outputs(values) if isinstance(values, dict) else []
 
 
 def span_json(span: SpanView) -> dict[str, Any]:
@@ -86,7 +76,7 @@ def pending_detail_json(run: Run) -> dict[str, Any]:
         "parent_context": None,
         "start": _iso(run.created_on),
         "end": None,
-        "inputs": vellum_values(orjson.dumps(run.inputs).decode()),
+        "inputs": typed_outputs(run.inputs),
         "outputs": [],
         "error": None,
         "usage_results": None,

@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import orjson
 from clickhouse_connect.driver.client import Client
 
+from domain.state import ResolvedState
 from projections.clickhouse import query_text
 from projections.queries import utc
 
 _STATE = query_text("execution_state")
-
-
-@dataclass(frozen=True, slots=True)
-class StateView:
-    """The newest snapshot of an execution's state, and where it came from."""
-
-    execution_id: UUID
-    trace_id: UUID
-    timestamp: datetime
-    state: dict[str, Any]
-    previous_trace_id: UUID | None
-    previous_span_id: UUID | None
-    root_trace_id: UUID | None
-    root_span_id: UUID | None
 
 
 def _link(links: list[dict[str, Any]], kind: str) -> tuple[UUID | None, UUID | None]:
@@ -39,7 +24,7 @@ def _link(links: list[dict[str, Any]], kind: str) -> tuple[UUID | None, UUID | N
     return None, None
 
 
-def execution_state(client: Client, workspace_id: UUID, execution_id: UUID) -> StateView | None:
+def execution_state(client: Client, workspace_id: UUID, execution_id: UUID) -> ResolvedState | None:
     """The execution's state, or None when it has no snapshot in this workspace."""
     result = client.query(
         _STATE, parameters={"workspace_id": workspace_id, "execution_id": execution_id}
@@ -54,8 +39,8 @@ def execution_state(client: Client, workspace_id: UUID, execution_id: UUID) -> S
     root_trace, root_span = _link(links, "ROOT_SPAN")
     timestamp = utc(row["snapshot_at"])
     assert timestamp is not None
-    return StateView(
-        execution_id=execution_id,
+    return ResolvedState(
+        span_id=execution_id,
         trace_id=row["snapshot_trace_id"],
         timestamp=timestamp,
         state=state if isinstance(state, dict) else {"value": state},

@@ -22,13 +22,14 @@ from domain.deployments import Deployment, Deployments, Release
 from domain.errors import ExecutionNotFound
 from domain.log.ledger import Ledger
 from domain.runs import Run, Runs, request_digest
+from domain.state import ResolvedState
 from runtime import entrypoints
 from runtime.contexts import RunIdentity, definition, deployment_context
 from runtime.entrypoints import Entrypoint, Kind
 from runtime.function_runs import run_function
 from runtime.handles import Outcome, RunHandle
 from runtime.recorder import FLUSH_SECONDS, EventRecorder, Listener
-from runtime.sdk_runs import ResolvedState, run_sdk_workflow
+from runtime.sdk_runs import run_sdk_workflow
 from runtime.values import check_inputs, python_inputs
 
 log = logging.getLogger("runledger.runtime")

@@ -48,7 +48,6 @@ class EventRecorder:
         self._attached: list[Aggregate] = []
         self._lock = threading.Lock()
         self._oldest = 0.0
-        self.recorded_count = 0
 
     def emit(self, event: Event) -> None:
         """Record an event (thread-safe: node spans end in any thread)."""
@@ -87,7 +86,6 @@ class EventRecorder:
                 else []
             )
             self._log.append(self._workspace_id, envelopes, datetime.now(UTC), also_save=attached)
-            self.recorded_count += len(events)
             self._on_append()
             for listener in self._listeners:
                 listener(events)

@@ -9,7 +9,6 @@ state of that execution through a resolver that reads Runledger's own projection
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -21,25 +20,11 @@ from vellum.workflows.resolvers.types import LoadStateResult
 from vellum.workflows.state.context import WorkflowContext
 from vellum.workflows.workflows.event_filters import all_workflow_event_filter
 
+from domain.state import ResolvedState
 from runtime.contexts import RunIdentity
 from runtime.entrypoints import Entrypoint
 from runtime.handles import Outcome
 from runtime.stopping import Stopper
-
-
-@dataclass(frozen=True, slots=True)
-class ResolvedState:
-    """An execution's final state, as `GET /v1/workflows/{span_id}/state` answers it."""
-
-    trace_id: UUID
-    span_id: UUID
-    state: dict[str, Any]
-    timestamp: datetime
-    previous_trace_id: UUID | None = None
-    previous_span_id: UUID | None = None
-    root_trace_id: UUID | None = None
-    root_span_id: UUID | None = None
-
 
 StateLoader = Callable[[UUID], ResolvedState | None]
 

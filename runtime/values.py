@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -164,31 +164,17 @@ def _optional_of(annotation: Any) -> Any:
 
 
 def output_type(value: Any) -> VellumType:
-    """The Vellum type an output value goes out as."""
+    """The Vellum type a value goes out as: STRING, NUMBER, or JSON for anything else."""
     if isinstance(value, str):
         return VellumType.STRING
     if isinstance(value, int | float) and not isinstance(value, bool):
         return VellumType.NUMBER
-    if isinstance(value, list) and value and all(_is_chat_message(v) for v in value):
-        return VellumType.CHAT_HISTORY
     return VellumType.JSON
 
 
-def _is_chat_message(value: Any) -> bool:
-    return isinstance(value, dict) and "role" in value and ("text" in value or "content" in value)
-
-
 def typed_outputs(outputs: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """`{name: JSON value}` as Vellum's `WorkflowOutput*` list."""
+    """`{name: JSON value}` as Vellum's typed values (`WorkflowOutput*`, `ExecutionVellumValue`)."""
     return [
         {"id": name, "name": name, "type": output_type(value).value, "value": value}
         for name, value in outputs.items()
-    ]
-
-
-def typed_values(values: Sequence[tuple[str, Any]]) -> list[dict[str, Any]]:
-    """Name/value pairs as Vellum's `ExecutionVellumValue`s."""
-    return [
-        {"id": name, "name": name, "type": output_type(value).value, "value": value}
-        for name, value in values
     ]

@@ -70,7 +70,7 @@ async def workflow_state(request: Request) -> Response:
     body = {
         "trace_id": str(view.trace_id),
         "timestamp": view.timestamp.isoformat().replace("+00:00", "Z"),
-        "span_id": str(view.execution_id),
+        "span_id": str(view.span_id),
         "state": view.state,
         "previous_trace_id": text(view.previous_trace_id),
         "previous_span_id": text(view.previous_span_id),
