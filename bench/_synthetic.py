@@ -8,7 +8,7 @@ validation, so the shapes are ones the API accepts.
 
 The million executions for the status benchmark are generated inside ClickHouse by one
 `INSERT INTO events SELECT … FROM numbers()` per chunk (two root events per execution,
-initiated and fulfilled); the materialized views fill `execution_summary` and `spans` from
+initiated and fulfilled); the materialized views fill `executions` and `spans` from
 them exactly as they do from the runner's inserts. Generating 2,000,000 rows in Python and
 inserting them through the client would take minutes longer and measure nothing of interest.
 """
@@ -177,7 +177,7 @@ def insert_executions(client: Any, workspace_id: UUID, offset: int, count: int) 
 def sample_executions(client: Any, workspace_id: UUID, count: int) -> list[UUID]:
     """`count` executions of the workspace, picked at random."""
     rows = client.query(
-        "SELECT execution_id FROM execution_summary WHERE workspace_id = {w:UUID} "
+        "SELECT execution_id FROM executions WHERE workspace_id = {w:UUID} "
         "GROUP BY execution_id ORDER BY rand() LIMIT {n:UInt32}",
         parameters={"w": workspace_id, "n": count},
     ).result_rows

@@ -7,7 +7,7 @@
   (prepared before the clock) into the same engine and tables, and into `events` alone.
 - detail: `ExecutionDetails.page` of 100 spans at 99 % depth of a 100,000-span execution beside
   its first page (in-process and over HTTP), and full walks of a 20,000-span execution.
-- status: `ExecutionQueries.status` with 1,000,000 executions in `execution_summary` beside a
+- status: `ExecutionQueries.status` with 1,000,000 executions in `executions` beside a
   bare primary-key query on the same table (in-process and over HTTP).
 - lag: a `runledger serve` child ingesting batches of 100 at half the rate one client reached
   on it; acknowledgement-to-visibility lag seen by a polling client, and as /readyz reports it.
@@ -63,7 +63,7 @@ PAGE_SPANS = 100
 DEPTH = 0.99
 BASE_DATABASE = "bench_http"
 BARE_STATUS = (
-    "SELECT count() FROM execution_summary "
+    "SELECT count() FROM executions "
     "WHERE workspace_id = {workspace_id:UUID} AND execution_id = {execution_id:UUID}"
 )
 LAG_FIXED_RATE = 1000.0  # events/s: well within what one server sustains with projections on
@@ -182,7 +182,7 @@ def _time_insert(rows: list[EventRows], client: Any, with_views: bool) -> Timing
 def _check_projected(client: Any, events: int, executions: int, spans: int) -> None:
     found = client.query(
         "SELECT (SELECT count() FROM events), (SELECT uniqExact(execution_id) FROM "
-        "execution_summary), (SELECT uniqExact(execution_id, span_id) FROM span_order)"
+        "executions), (SELECT uniqExact(execution_id, span_id) FROM span_order)"
     ).result_rows[0]
     if tuple(found) != (events, executions, spans):
         raise RuntimeError(
@@ -495,7 +495,7 @@ def measure_status(url: str, env: Env, sizes: Sizes) -> dict[str, Any]:
             insert_executions(writer, workspace_id, offset, count)
         insert_seconds = time.perf_counter() - started
         parts = _settle(writer)
-        stored = writer.query("SELECT uniqExact(execution_id) FROM execution_summary").result_rows
+        stored = writer.query("SELECT uniqExact(execution_id) FROM executions").result_rows
         if stored[0][0] != sizes.status_executions:
             raise RuntimeError(f"{stored[0][0]} executions stored, not {sizes.status_executions}")
         _log(

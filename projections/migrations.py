@@ -41,7 +41,7 @@ def migrations(root: Path = SQL_ROOT / "migrations") -> list[Migration]:
     return [found[v] for v in sorted(found)]
 
 
-def apply_migrations(client: Client) -> list[int]:
+def apply_migrations(client: Client, root: Path = SQL_ROOT / "migrations") -> list[int]:
     """Apply what the client's database lacks; returns the versions applied now.
 
     The SQL files name tables unqualified, so the same files build any database (a replay
@@ -57,7 +57,7 @@ def apply_migrations(client: Client) -> list[int]:
         row[0] for row in client.query("SELECT version FROM schema_migrations FINAL").result_rows
     }
     applied = []
-    for migration in migrations():
+    for migration in migrations(root):
         if migration.version in done:
             continue
         for statement in split_statements(migration.path.read_text()):

@@ -7,5 +7,5 @@ SELECT
     max(streamed) AS streamed,
     argMinMerge(outcome) AS outcome,
     length(groupUniqArrayMerge(outcome_statuses)) AS outcome_status_count
-FROM execution_summary
+FROM executions
 WHERE workspace_id = {workspace_id:UUID} AND execution_id = {execution_id:UUID}

@@ -112,7 +112,7 @@ def test_verify_reports_a_projection_that_lost_an_execution(tmp_path: Path) -> N
     # process of its own, since this one holds the tests' chDB engine.
     damage = (
         "from projections.clickhouse import connect; import sys; "
-        "connect(sys.argv[1], 'runledger_g1').command('TRUNCATE TABLE execution_summary')"
+        "connect(sys.argv[1], 'runledger_g1').command('TRUNCATE TABLE executions')"
     )
     subprocess.run(
         [sys.executable, "-c", damage, server.env["RUNLEDGER_CLICKHOUSE_URL"]],

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
+import orjson
 import pytest
 from clickhouse_connect.driver.client import Client
 
+from domain.batch import split_body, validate_batch
+from domain.lifecycle import ExecutionStatus
+from domain.log.ledger import Ledger
 from projections.clickhouse import split_statements
 from projections.migrations import apply_migrations, migrations
+from projections.queries import ExecutionQueries
+from projections.runner import ProjectionRunner
+from projections.store import ClickHouseStore
+from tests.events import execution, workflow_event
+
+NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 
 
 def test_migrations_apply_once_and_record_themselves(clickhouse: Client) -> None:
@@ -21,10 +33,11 @@ def test_migrations_apply_once_and_record_themselves(clickhouse: Client) -> None
         "events",
         "spans",
         "span_order",
-        "execution_summary",
-        "execution_summary_mv",
+        "executions",
+        "executions_mv",
         "tracking",
     } <= tables
+    assert "execution_summary" not in tables
     recorded = clickhouse.query(
         "SELECT version FROM schema_migrations FINAL ORDER BY version"
     ).result_rows
@@ -45,3 +58,50 @@ def test_a_misnamed_or_renumbered_migration_is_refused(tmp_path: Path) -> None:
 def test_statements_split_at_line_ending_semicolons_and_drop_comments() -> None:
     sql = "-- a comment; with a semicolon\nCREATE TABLE a (x String DEFAULT ';');\n\nSELECT 1;\n"
     assert split_statements(sql) == ["CREATE TABLE a (x String DEFAULT ';')", "SELECT 1"]
+
+
+def _migrate_through(client: Client, version: int, tmp_path: Path) -> None:
+    """A database as an older release left it: the migrations up to `version`, recorded."""
+    older = tmp_path / "migrations"
+    older.mkdir()
+    for migration in migrations():
+        if migration.version <= version:
+            (older / migration.path.name).write_text(migration.path.read_text())
+    apply_migrations(client, older)
+
+
+def test_executions_projected_before_the_summary_moved_keep_their_status(
+    clickhouse: Client, tmp_path: Path
+) -> None:
+    # Projected into `execution_summary` by a release before 0006, then upgraded: 0006 copies
+    # the summaries into `executions` and 0007 drops the old table.
+    workspace = uuid.uuid4()
+    fulfilled, rejected = execution(node_count=2), execution(node_count=1)
+    rejected[-1] = workflow_event("rejected", rejected[0]["span_id"], 9000)
+    ledger = Ledger({"SQLITE_DBNAME": str(tmp_path / "log.sqlite")})
+    body = orjson.dumps(fulfilled + rejected)
+    ledger.append(workspace, validate_batch(split_body(body, max_events=100)).envelopes, NOW)
+    _migrate_through(clickhouse, 5, tmp_path)
+    ProjectionRunner(ledger, ClickHouseStore(clickhouse)).catch_up()
+
+    assert apply_migrations(clickhouse) == [6, 7]
+
+    tables = {row[0] for row in clickhouse.query("SHOW TABLES").result_rows}
+    assert not {"execution_summary", "execution_summary_mv"} & tables
+    queries = ExecutionQueries(clickhouse)
+    statuses = {
+        run[0]["span_id"]: queries.status(workspace, uuid.UUID(run[0]["span_id"]))
+        for run in (fulfilled, rejected)
+    }
+    assert {ex: view.status if view else None for ex, view in statuses.items()} == {
+        fulfilled[0]["span_id"]: ExecutionStatus.FULFILLED,
+        rejected[0]["span_id"]: ExecutionStatus.REJECTED,
+    }
+    # And the upgraded table keeps folding what the projection writes next.
+    late = workflow_event("rejected", fulfilled[0]["span_id"], 10_000)
+    ledger.append(workspace, validate_batch(split_body(orjson.dumps([late]), 1)).envelopes, NOW)
+    ProjectionRunner(ledger, ClickHouseStore(clickhouse)).catch_up()
+    view = queries.status(workspace, uuid.UUID(fulfilled[0]["span_id"]))
+    assert view is not None
+    assert view.has_conflicting_outcomes
+    ledger.close()
