@@ -36,10 +36,10 @@ _SPAN_PARENTS = frozenset({"WORKFLOW", "WORKFLOW_NODE"})
 
 @dataclass(slots=True)
 class EventRows:
-    """The rows of one batch, column by column, and each span's first position in it."""
+    """The rows of one batch, column by column, and the (workspace, execution, span) it touches."""
 
     columns: list[list[Any]] = field(default_factory=lambda: [[] for _ in EVENT_COLUMNS])
-    first_positions: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    spans: set[tuple[str, str, str]] = field(default_factory=set)
 
 
 def event_rows(events: Sequence[LoggedEvent]) -> EventRows:
@@ -79,8 +79,5 @@ def event_rows(events: Sequence[LoggedEvent]) -> EventRows:
         timestamp.append(datetime.fromisoformat(body["timestamp"]))
         received.append(event.received_at)
         payload.append(event.raw)
-        # Events come in log order, so the first one seen of a span has its lowest position.
-        rows.first_positions.setdefault(
-            (workspace_id, execution_id, span_id.lower()), event.position
-        )
+        rows.spans.add((workspace_id, execution_id, span_id.lower()))
     return rows

@@ -62,7 +62,7 @@ class ClickHouseStore:
         self._client.insert(
             "events", rows.columns, column_names=EVENT_COLUMNS, column_oriented=True
         )
-        self._order_new_spans(rows.first_positions, events[0].position, events[-1].position)
+        self._order_new_spans(rows.spans, events[0].position, events[-1].position)
         self._track(events[-1].position)
 
     def _track(self, position: int) -> None:
