@@ -209,7 +209,7 @@ def measure_rate(
             rows = [event_rows(batch) for batch in batches]
         events = sum(len(batch) for batch in batches)
         executions = len({e.execution_id for batch in batches for e in batch})
-        spans = len({key for batch in rows for key in batch.spans})
+        spans = len({key for batch in rows for key in zip(*batch.columns[:3], strict=True)})
         _log(
             f"rate: log of {events:,} events ({executions:,} executions) filled in"
             f" {fill_seconds:.1f} s; read back in {read_watch.seconds:.2f} s,"

@@ -36,10 +36,9 @@ _SPAN_PARENTS = frozenset({"WORKFLOW", "WORKFLOW_NODE"})
 
 @dataclass(slots=True)
 class EventRows:
-    """The rows of one batch, column by column, and the (workspace, execution, span) it touches."""
+    """The rows of one batch, column by column."""
 
     columns: list[list[Any]] = field(default_factory=lambda: [[] for _ in EVENT_COLUMNS])
-    spans: set[tuple[str, str, str]] = field(default_factory=set)
 
 
 def event_rows(events: Sequence[LoggedEvent]) -> EventRows:
@@ -79,5 +78,4 @@ def event_rows(events: Sequence[LoggedEvent]) -> EventRows:
         timestamp.append(datetime.fromisoformat(body["timestamp"]))
         received.append(event.received_at)
         payload.append(event.raw)
-        rows.spans.add((workspace_id, execution_id, span_id.lower()))
     return rows

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Protocol
 
 from clickhouse_connect.driver.client import Client
 
 from domain.log import LoggedEvent
-from projections.clickhouse import query_text
 from projections.rows import EVENT_COLUMNS, event_rows
 
-SpanKey = tuple[str, str, str]
-
-_NEW_SPAN_ORDER = query_text("new_span_order")
+# A batch must reach the `span_order` view as one block: the view's anti-join sees the rows of
+# earlier inserts but not reliably those of an earlier block of the same insert (a 3,001-span
+# execution inserted in small blocks got 3,003 rows). ClickHouse squashes an insert's blocks up to
+# these thresholds before the views run (1,048,449 rows and 256 MiB by default, which a server's
+# profile may lower), and clickhouse-connect sends Native blocks of about 2 MB, so both are set
+# beyond any batch: the batch's size is bounded by the runner's batch_size in events.
+ONE_BLOCK = {"min_insert_block_size_rows": 1 << 62, "min_insert_block_size_bytes": 1 << 62}
 _TRACK = (
     "INSERT INTO tracking (projection_name, position) VALUES ({name:String}, {position:UInt64})"
 )
@@ -40,11 +42,8 @@ class ClickHouseStore:
 
     name = "executions"
 
-    def __init__(self, client: Client, known_spans_cache: int = 1_000_000) -> None:
+    def __init__(self, client: Client) -> None:
         self._client = client
-        # Spans known to have their `span_order` row, so most batches run no statement for it.
-        self._known: OrderedDict[SpanKey, None] = OrderedDict()
-        self._cache_size = known_spans_cache
 
     def position(self) -> int:
         """The last log position applied (0 before the first batch)."""
@@ -55,35 +54,19 @@ class ClickHouseStore:
         return int(result.result_rows[0][0] or 0)
 
     def apply(self, events: Sequence[LoggedEvent]) -> None:
-        """Events first (the MVs fold spans and summaries), then new spans' order, then tracking."""
+        """Events (their views fold spans, keyset order and summaries), then the tracking row."""
         if not events:
             return
         rows = event_rows(events)
         self._client.insert(
-            "events", rows.columns, column_names=EVENT_COLUMNS, column_oriented=True
+            "events",
+            rows.columns,
+            column_names=EVENT_COLUMNS,
+            column_oriented=True,
+            settings=ONE_BLOCK,
         )
-        self._order_new_spans(rows.spans, events[0].position, events[-1].position)
         self._track(events[-1].position)
 
     def _track(self, position: int) -> None:
         # One row: a statement costs less than `insert`, which goes through a temporary file.
         self._client.command(_TRACK, parameters={"name": self.name, "position": position})
-
-    def _order_new_spans(self, spans: Iterable[SpanKey], first: int, last: int) -> None:
-        unknown = [key for key in spans if key not in self._known]
-        if unknown:
-            # span_order itself is the authority on what was written: after a crash between the
-            # events and this insert, the replayed batch finds the spans still missing here.
-            self._client.command(
-                _NEW_SPAN_ORDER,
-                parameters={
-                    "workspace_ids": list({ws for ws, _, _ in unknown}),
-                    "execution_ids": list({ex for _, ex, _ in unknown}),
-                    "first": first,
-                    "last": last,
-                },
-            )
-        for key in unknown:
-            self._known[key] = None
-        while len(self._known) > self._cache_size:
-            self._known.popitem(last=False)

@@ -84,7 +84,7 @@ def test_executions_projected_before_the_summary_moved_keep_their_status(
     _migrate_through(clickhouse, 5, tmp_path)
     ProjectionRunner(ledger, ClickHouseStore(clickhouse)).catch_up()
 
-    assert apply_migrations(clickhouse) == [6, 7]
+    assert apply_migrations(clickhouse) == [m.version for m in migrations() if m.version > 5]
 
     tables = {row[0] for row in clickhouse.query("SHOW TABLES").result_rows}
     assert not {"execution_summary", "execution_summary_mv"} & tables
