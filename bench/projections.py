@@ -55,7 +55,7 @@ from projections.migrations import apply_migrations
 from projections.queries import ExecutionQueries
 from projections.rows import EVENT_COLUMNS, EventRows, event_rows
 from projections.runner import ProjectionRunner
-from projections.store import ClickHouseStore
+from projections.store import ONE_BLOCK, ClickHouseStore
 
 PARTS = ("rate", "detail", "status", "lag")
 BATCH_SIZE = 5000  # the runner's default batch, and the raw insert's
@@ -175,7 +175,14 @@ def _time_insert(rows: list[EventRows], client: Any, with_views: bool) -> Timing
             client.command(statement)
     with _frozen_heap(), _stopwatch() as watch:
         for batch in rows:
-            client.insert("events", batch.columns, column_names=EVENT_COLUMNS, column_oriented=True)
+            # The store's own insert settings, so the two differ only in what the store adds.
+            client.insert(
+                "events",
+                batch.columns,
+                column_names=EVENT_COLUMNS,
+                column_oriented=True,
+                settings=ONE_BLOCK,
+            )
     return Timing(sum(len(batch.columns[0]) for batch in rows), watch.seconds, watch.cpu_seconds)
 
 
