@@ -8,7 +8,7 @@ validation, so the shapes are ones the API accepts.
 
 The million executions for the status benchmark are generated inside ClickHouse by one
 `INSERT INTO events SELECT … FROM numbers()` per chunk (two root events per execution,
-initiated and fulfilled); the materialized views fill `executions` and `spans` from
+initiated and fulfilled); the materialized views fill `executions` and `span_detail` from
 them exactly as they do from the runner's inserts. Generating 2,000,000 rows in Python and
 inserting them through the client would take minutes longer and measure nothing of interest.
 """

@@ -189,12 +189,13 @@ def _time_insert(rows: list[EventRows], client: Any, with_views: bool) -> Timing
 def _check_projected(client: Any, events: int, executions: int, spans: int) -> None:
     found = client.query(
         "SELECT (SELECT count() FROM events), (SELECT uniqExact(execution_id) FROM "
-        "executions), (SELECT uniqExact(execution_id, span_id) FROM span_order)"
+        "executions), (SELECT uniqExact(execution_id, span_id) FROM span_order), "
+        "(SELECT uniqExact(execution_id, span_id) FROM span_detail)"
     ).result_rows[0]
-    if tuple(found) != (events, executions, spans):
+    if tuple(found) != (events, executions, spans, spans):
         raise RuntimeError(
-            f"projected (events, executions, spans) {tuple(found)}, "
-            f"expected {(events, executions, spans)}"
+            f"projected (events, executions, spans, detailed spans) {tuple(found)}, "
+            f"expected {(events, executions, spans, spans)}"
         )
 
 

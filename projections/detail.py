@@ -2,8 +2,9 @@
 
 Spans are ordered by the log position where each was first seen: a key the projection runner
 writes once and that later spans only extend. A page is a primary-key range read after the
-cursor's position, so its cost does not depend on its depth, and a walk sees every span once
-even while the execution is still receiving events.
+cursor's position in `span_order`, then one range read of those positions in `span_detail`,
+which holds each span's state and events sorted the same way; so its cost does not depend on
+its depth, and a walk sees every span once even while the execution is still receiving events.
 """
 
 from __future__ import annotations
@@ -25,8 +26,7 @@ from projections.queries import ExecutionQueries, ExecutionStatusView, utc
 
 _POSITION = query_text("span_position")
 _PAGE = query_text("span_page")
-_SPANS = query_text("spans_by_id")
-_EVENTS = query_text("span_events")
+_SPANS = query_text("span_detail")
 _ROOT = query_text("execution_root")
 
 
@@ -93,10 +93,13 @@ class ExecutionDetails:
         rows = self._client.query(
             _PAGE, parameters={**ids, "after": after, "limit": limit + 1}
         ).result_rows
-        page_ids = [row[0] for row in rows[:limit]]
+        page = rows[:limit]
+        page_ids = [row[0] for row in page]
         parent_context, state, usage_rows = self._client.query(_ROOT, parameters=ids).result_rows[0]
         usage: dict[UUID, str] = dict(usage_rows)
-        spans = self._spans(ids, [*page_ids, execution_id], usage)
+        # An empty page reads only the root: the range from 1 to 0 holds nothing.
+        first, last = (page[0][1], page[-1][1]) if page else (1, 0)
+        spans = self._spans({**ids, "first": first, "last": last}, usage)
         return DetailPage(
             summary=summary,
             root=spans.get(execution_id),
@@ -107,19 +110,12 @@ class ExecutionDetails:
             usage_total=usage_total(usage.values()),
         )
 
-    def _spans(
-        self, ids: dict[str, Any], span_ids: list[UUID], usage: dict[UUID, str]
-    ) -> dict[UUID, SpanView]:
-        parameters = {**ids, "span_ids": span_ids}
-        events = {
-            row[0]: row[1:]
-            for row in self._client.query(_EVENTS, parameters=parameters).result_rows
-        }
+    def _spans(self, parameters: dict[str, Any], usage: dict[UUID, str]) -> dict[UUID, SpanView]:
         result = self._client.query(_SPANS, parameters=parameters)
         views = {}
         for values in result.result_rows:
             row = dict(zip(result.column_names, values, strict=True))
-            first_ts, last_ts, payloads = events.get(row["span_id"], (None, None, []))
+            payloads = row["payloads"]
             views[row["span_id"]] = SpanView(
                 span_id=row["span_id"],
                 kind=row["kind"],
@@ -132,9 +128,9 @@ class ExecutionDetails:
                 inputs=row["inputs"],
                 outputs=row["outputs"],
                 error=row["error"],
-                events=[p if isinstance(p, bytes) else p.encode() for p in payloads],
-                first_ts=utc(first_ts),
-                last_ts=utc(last_ts),
+                events=[p if isinstance(p, bytes) else p.encode() for _, _, p in payloads],
+                first_ts=utc(min((ts for _, ts, _ in payloads), default=None)),
+                last_ts=utc(max((ts for _, ts, _ in payloads), default=None)),
                 usage_result=usage.get(row["span_id"]),
             )
         return views

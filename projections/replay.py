@@ -110,13 +110,18 @@ def verify(
             )
         if view.has_conflicting_outcomes != summary.has_conflicting_outcomes:
             report.differences.append(f"{name}: conflicting outcomes flagged differently")
-        projected, logged = (
-            span_counts.get((workspace_id, execution_id), 0),
+        (projected, detailed), logged = (
+            span_counts.get((workspace_id, execution_id), (0, 0)),
             len(spans[(workspace_id, execution_id)]),
         )
         if projected != logged:
             report.differences.append(
                 f"{name}: {projected} spans in projections, {logged} in the log"
+            )
+        if detailed != projected:
+            report.differences.append(
+                f"{name}: {projected - detailed} of {projected} spans missing from span_detail"
+                " or under another keyset position"
             )
         logged_usage = {span: usage for span, (_, usage) in usages[key].items()}
         projected_usage = span_usages.get(key, {})
@@ -147,9 +152,10 @@ def _fold_usage(
         usages[envelope.span_id] = (rank, usage)
 
 
-def _span_counts(client: Client) -> dict[tuple[UUID, UUID], int]:
+def _span_counts(client: Client) -> dict[tuple[UUID, UUID], tuple[int, int]]:
+    """Per execution: spans in `span_order`, and how many `span_detail` holds at that position."""
     rows = client.query(query_text("span_counts")).result_rows
-    return {(ws, ex): int(count) for ws, ex, count in rows}
+    return {(ws, ex): (int(count), int(detailed)) for ws, ex, count, detailed in rows}
 
 
 def _span_usages(client: Client) -> dict[ExecutionKey, dict[UUID, Json]]:

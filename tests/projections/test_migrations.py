@@ -13,12 +13,13 @@ from clickhouse_connect.driver.client import Client
 from domain.batch import split_body, validate_batch
 from domain.lifecycle import ExecutionStatus
 from domain.log.ledger import Ledger
-from projections.clickhouse import split_statements
+from projections.clickhouse import connect, split_statements
+from projections.detail import ExecutionDetails, SpanView
 from projections.migrations import apply_migrations, migrations
 from projections.queries import ExecutionQueries
 from projections.runner import ProjectionRunner
 from projections.store import ClickHouseStore
-from tests.events import execution, workflow_event
+from tests.events import execution, node_event, workflow_event
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 
@@ -31,13 +32,14 @@ def test_migrations_apply_once_and_record_themselves(clickhouse: Client) -> None
     tables = {row[0] for row in clickhouse.query("SHOW TABLES").result_rows}
     assert {
         "events",
-        "spans",
+        "span_detail",
+        "span_detail_mv",
         "span_order",
         "executions",
         "executions_mv",
         "tracking",
     } <= tables
-    assert "execution_summary" not in tables
+    assert not {"execution_summary", "spans", "spans_mv"} & tables
     recorded = clickhouse.query(
         "SELECT version FROM schema_migrations FINAL ORDER BY version"
     ).result_rows
@@ -104,4 +106,63 @@ def test_executions_projected_before_the_summary_moved_keep_their_status(
     view = queries.status(workspace, uuid.UUID(fulfilled[0]["span_id"]))
     assert view is not None
     assert view.has_conflicting_outcomes
+    ledger.close()
+
+
+def _walk(client: Client, workspace: uuid.UUID, execution_id: uuid.UUID) -> list[object]:
+    """Every page of span_limit 2 of the execution, as the detail shows it."""
+    details = ExecutionDetails(client, ExecutionQueries(client))
+    shown: list[object] = []
+    cursor = None
+    while True:
+        page = details.page(workspace, execution_id, cursor, 2)
+        shown.append((page.root, page.state, page.usage_total))
+        shown += page.spans
+        if not page.has_more:
+            return shown
+        cursor = page.spans[-1].span_id
+
+
+def test_spans_projected_before_span_detail_keep_their_detail(
+    clickhouse: Client, clickhouse_url: str, tmp_path: Path
+) -> None:
+    # Projected into `spans` by a release before 0009, then upgraded: 0009 folds what `spans`,
+    # `events` and `span_order` hold into `span_detail`, 0010 drops `spans`. The pages must be
+    # the ones a database projected from scratch shows, before and after more events arrive.
+    workspace = uuid.uuid4()
+    first, second = execution(node_count=3), execution(node_count=2)
+    late_span = str(uuid.uuid4())
+    execution_id = first[0]["span_id"]
+    open_span = node_event("initiated", execution_id, late_span, 500)
+    ledger = Ledger({"SQLITE_DBNAME": str(tmp_path / "log.sqlite")})
+    body = orjson.dumps([*first[:-1], open_span, *second, first[-1]])
+    ledger.append(workspace, validate_batch(split_body(body, max_events=100)).envelopes, NOW)
+    _migrate_through(clickhouse, 8, tmp_path)
+    ProjectionRunner(ledger, ClickHouseStore(clickhouse)).catch_up()
+
+    assert apply_migrations(clickhouse) == [9, 10]
+
+    tables = {row[0] for row in clickhouse.query("SHOW TABLES").result_rows}
+    assert not {"spans", "spans_mv"} & tables
+    fresh = connect(clickhouse_url, f"{clickhouse.database}_fresh")
+    try:
+        apply_migrations(fresh)
+        ProjectionRunner(ledger, ClickHouseStore(fresh)).catch_up()
+        for run in (first, second):
+            run_id = uuid.UUID(run[0]["span_id"])
+            assert _walk(clickhouse, workspace, run_id) == _walk(fresh, workspace, run_id)
+        # The upgraded table keeps folding what the projection writes next: the open span's
+        # end joins the row the backfill wrote, at the span's first position.
+        done = node_event("fulfilled", execution_id, late_span, 600)
+        more = validate_batch(split_body(orjson.dumps([done]), 1)).envelopes
+        ledger.append(workspace, more, NOW)
+        for client in (clickhouse, fresh):
+            ProjectionRunner(ledger, ClickHouseStore(client)).catch_up()
+        upgraded = _walk(clickhouse, workspace, uuid.UUID(execution_id))
+        assert upgraded == _walk(fresh, workspace, uuid.UUID(execution_id))
+        late = [s for s in upgraded if isinstance(s, SpanView) and str(s.span_id) == late_span]
+        assert [(s.status, len(s.events)) for s in late] == [("FULFILLED", 2)]
+    finally:
+        fresh.command("DROP DATABASE IF EXISTS {d:Identifier}", parameters={"d": fresh.database})
+        fresh.close()
     ledger.close()

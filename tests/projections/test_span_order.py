@@ -1,7 +1,8 @@
 """`span_order`: one row per span, at the log position where the span was first seen.
 
 A materialized view derives the rows from each inserted block of `events`, keeping only spans
-without a row yet; these pin what that must survive: spans split over batches, batches applied
+without a row yet, and `span_detail`'s view keys each span's rows by the same position; these
+pin what both must survive: spans split over batches, batches applied
 again with other boundaries, a crash between a batch's events and its span_order rows, and an
 insert that the client and the server would split into several blocks.
 """
@@ -21,6 +22,7 @@ from clickhouse_connect.driver.insert import InsertContext
 from domain.batch import split_body, validate_batch
 from domain.log.ledger import Ledger
 from projections.migrations import apply_migrations
+from projections.replay import verify
 from projections.rows import EVENT_COLUMNS, event_rows
 from projections.runner import ProjectionRunner
 from projections.store import ClickHouseStore
@@ -76,6 +78,14 @@ def _rows(client: Client) -> list[SpanRow]:
     return sorted((execution_id, span_id, p) for execution_id, span_id, p in rows)
 
 
+def _detail_rows(client: Client) -> list[SpanRow]:
+    """Each span_detail key once: a span's rows from several batches must share its position."""
+    rows = client.query(
+        "SELECT DISTINCT toString(execution_id), toString(span_id), span_position FROM span_detail"
+    ).result_rows
+    return sorted((execution_id, span_id, p) for execution_id, span_id, p in rows)
+
+
 def test_a_span_split_over_batches_keeps_its_first_position(ledger: Ledger, client: Client) -> None:
     # The second batch of a span must find the row its first batch wrote.
     store = ClickHouseStore(client)
@@ -85,12 +95,14 @@ def test_a_span_split_over_batches_keeps_its_first_position(ledger: Ledger, clie
         position = batch[-1].position
     expected = _first_seen(ledger)
     assert _rows(client) == expected
+    assert _detail_rows(client) == expected
 
     position = 0
     while batch := ledger.read(after=position, limit=5):
         store.apply(batch)
         position = batch[-1].position
     assert _rows(client) == expected
+    assert _detail_rows(client) == expected
 
 
 def test_a_crash_before_span_order_rows_loses_and_repeats_none(
@@ -111,6 +123,7 @@ def test_a_crash_before_span_order_rows_loses_and_repeats_none(
     # The restart resumes after the tracked position, with other boundaries.
     ProjectionRunner(ledger, ClickHouseStore(client), batch_size=3).catch_up()
     assert _rows(client) == _first_seen(ledger)
+    assert _detail_rows(client) == _first_seen(ledger)
 
 
 def _blocks_seen_by_views_of(client: Client, table: str) -> Callable[[], list[int]]:
@@ -152,3 +165,17 @@ def test_a_batch_reaches_the_views_as_one_block_whatever_the_client_and_server_s
     ClickHouseStore(client).apply(batch[half:])
     assert sorted(event_blocks()) == sorted([half, len(batch) - half])
     assert _rows(client) == _first_seen(ledger)
+    assert _detail_rows(client) == _first_seen(ledger)
+
+
+def test_verify_reports_a_span_that_span_detail_lost(ledger: Ledger, client: Client) -> None:
+    ProjectionRunner(ledger, ClickHouseStore(client), batch_size=5).catch_up()
+    assert verify(ledger, client, lambda position, head: None).differences == []
+    _, span_id, _ = _first_seen(ledger)[0]
+    client.command(
+        "ALTER TABLE span_detail DELETE WHERE span_id = {s:UUID} SETTINGS mutations_sync = 1",
+        parameters={"s": span_id},
+    )
+    differences = verify(ledger, client, lambda position, head: None).differences
+    assert len(differences) == 1
+    assert "1 of 5 spans missing from span_detail" in differences[0]
