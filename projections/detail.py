@@ -1,10 +1,10 @@
 """Execution detail with keyset span paging (DESIGN.md §4).
 
-Spans are ordered by the log position where each was first seen: a key the projection runner
-writes once and that later spans only extend. A page is a primary-key range read after the
-cursor's position in `span_order`, then one range read of those positions in `span_detail`,
-which holds each span's state and events sorted the same way; so its cost does not depend on
-its depth, and a walk sees every span once even while the execution is still receiving events.
+Spans are ordered by the log position where each was first seen: a key the projection writes
+once and that later spans only extend. `span_detail` holds each span's state and events sorted
+by that key, so a page is two primary-key range reads after the cursor's position (the page's
+keys, then their rows); its cost does not depend on its depth, and a walk sees every span once
+even while the execution is still receiving events.
 """
 
 from __future__ import annotations

@@ -73,7 +73,8 @@ def verify(
     """Compare the projections (at least as far as the log's head now) with a fresh fold."""
     head = log_.max_position()
     summaries: dict[tuple[UUID, UUID], ExecutionSummary] = {}
-    spans: dict[tuple[UUID, UUID], set[UUID]] = defaultdict(set)
+    # Each span's first position: the log is read in order, so the first one seen.
+    spans: dict[ExecutionKey, dict[UUID, int]] = defaultdict(dict)
     usages: dict[ExecutionKey, dict[UUID, tuple[UsageRank, Json]]] = defaultdict(dict)
     report = VerifyReport()
     position = 0
@@ -88,16 +89,17 @@ def verify(
             summaries[key] = apply(
                 summaries.get(key) or ExecutionSummary(event.execution_id), envelope
             )
-            spans[key].add(envelope.span_id)
+            spans[key].setdefault(envelope.span_id, event.position)
             if envelope.name in _USAGE_EVENTS:
                 _fold_usage(usages[key], envelope, parsed)
             report.events_count += 1
         position = events[-1].position
         progress(min(position, head), head)
     queries = ExecutionQueries(client)
-    span_counts = _span_counts(client)
+    span_positions = _span_positions(client)
     span_usages = _span_usages(client)
-    for (workspace_id, execution_id), summary in summaries.items():
+    for key, summary in summaries.items():
+        workspace_id, execution_id = key
         report.executions_count += 1
         view = queries.status(workspace_id, execution_id)
         name = f"execution {execution_id} (workspace {workspace_id})"
@@ -110,18 +112,21 @@ def verify(
             )
         if view.has_conflicting_outcomes != summary.has_conflicting_outcomes:
             report.differences.append(f"{name}: conflicting outcomes flagged differently")
-        (projected, detailed), logged = (
-            span_counts.get((workspace_id, execution_id), (0, 0)),
-            len(spans[(workspace_id, execution_id)]),
-        )
-        if projected != logged:
+        logged_spans, projected_spans = spans[key], span_positions.get(key, {})
+        if len(projected_spans) != len(logged_spans):
             report.differences.append(
-                f"{name}: {projected} spans in projections, {logged} in the log"
+                f"{name}: {len(projected_spans)} spans in projections,"
+                f" {len(logged_spans)} in the log"
             )
-        if detailed != projected:
+        moved = [
+            span
+            for span, first in logged_spans.items()
+            if span in projected_spans and projected_spans[span] != [first]
+        ]
+        if moved:
             report.differences.append(
-                f"{name}: {projected - detailed} of {projected} spans missing from span_detail"
-                " or under another keyset position"
+                f"{name}: {len(moved)} spans not at the keyset position where the log first saw"
+                f" them (span {min(moved)} among them)"
             )
         logged_usage = {span: usage for span, (_, usage) in usages[key].items()}
         projected_usage = span_usages.get(key, {})
@@ -152,10 +157,12 @@ def _fold_usage(
         usages[envelope.span_id] = (rank, usage)
 
 
-def _span_counts(client: Client) -> dict[tuple[UUID, UUID], tuple[int, int]]:
-    """Per execution: spans in `span_order`, and how many `span_detail` holds at that position."""
-    rows = client.query(query_text("span_counts")).result_rows
-    return {(ws, ex): (int(count), int(detailed)) for ws, ex, count, detailed in rows}
+def _span_positions(client: Client) -> dict[ExecutionKey, dict[UUID, list[int]]]:
+    """Each projected span's keyset positions, sorted: one, unless something went wrong."""
+    positions: dict[ExecutionKey, dict[UUID, list[int]]] = defaultdict(dict)
+    for ws, ex, span, found in client.query(query_text("span_positions")).result_rows:
+        positions[(ws, ex)][span] = sorted(found)
+    return positions
 
 
 def _span_usages(client: Client) -> dict[ExecutionKey, dict[UUID, Json]]:

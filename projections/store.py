@@ -10,13 +10,13 @@ from clickhouse_connect.driver.client import Client
 from domain.log import LoggedEvent
 from projections.rows import EVENT_COLUMNS, event_rows
 
-# A batch must reach the `span_order` and `span_detail` views as one block: they look up the
-# rows of earlier inserts but not reliably those of an earlier block of the same insert (a
-# 3,001-span execution inserted in small blocks got 3,003 `span_order` rows). ClickHouse
-# squashes an insert's blocks up to these thresholds before the views run (1,048,449 rows and
-# 256 MiB by default, which a server's profile may lower), and clickhouse-connect sends Native
-# blocks of about 2 MB, so both are set beyond any batch: the batch's size is bounded by the
-# runner's batch_size in events.
+# A batch must reach the `span_detail` view as one block: the view looks up the positions that
+# earlier inserts wrote, but not reliably those written for an earlier block of the same insert
+# (the `span_order` view it replaced gave a 3,001-span execution inserted in small blocks 3,003
+# rows). ClickHouse squashes an insert's blocks up to these thresholds before the views run
+# (1,048,449 rows and 256 MiB by default, which a server's profile may lower), and
+# clickhouse-connect sends Native blocks of about 2 MB, so both are set beyond any batch: the
+# batch's size is bounded by the runner's batch_size in events.
 ONE_BLOCK = {"min_insert_block_size_rows": 1 << 62, "min_insert_block_size_bytes": 1 << 62}
 _TRACK = (
     "INSERT INTO tracking (projection_name, position) VALUES ({name:String}, {position:UInt64})"

@@ -4,7 +4,8 @@
 -- (bench/README.md). Here the sort key puts the span's keyset position before its id, so a
 -- page is one range read of the rows after the cursor. The position is the log position where
 -- the span was first seen, the key `span_order` holds: it never changes once the span has a row
--- there, so a key holding it never moves (DESIGN.md §3, §4).
+-- there, so a key holding it never moves (DESIGN.md §3, §4). From 0010 on, this table is the
+-- keyset order itself and `span_order` is gone.
 --
 -- The rows are aggregate states, order-free and idempotent like those of `spans` (min, max,
 -- any, argMin by (timestamp, event id)), and `payloads` is the set of the span's events as
@@ -37,11 +38,12 @@ SETTINGS index_granularity = 256;
 -- A span's position: the row an earlier batch left in `span_order`, else the lowest position
 -- of the span in this batch. The runner applies the log in order, so a span with no row yet is
 -- first seen in this batch, and `span_order_mv`, running on the same block before or after this
--- view, writes that same lowest position: the two agree whichever runs first, and a batch
--- applied again finds the row its first application wrote. Like `span_order_mv`, this needs the
--- batch as one block (ONE_BLOCK in projections/store.py). `events` names the inserted block; a
--- span without a row joins as 0 (join_use_nulls is pinned: a server profile may turn it on).
-CREATE MATERIALIZED VIEW IF NOT EXISTS span_detail_mv TO span_detail AS
+-- view, writes that same lowest position: the two agree whichever runs first. This view serves
+-- while the backfill below runs (a projection writing meanwhile, another replica's, must find
+-- the positions of spans seen before the upgrade); 0010 replaces it with one that looks the
+-- positions up here. `events` names the inserted block; a span without a row joins as 0
+-- (join_use_nulls is pinned: a server profile may turn it on).
+CREATE MATERIALIZED VIEW IF NOT EXISTS span_detail_upgrade_mv TO span_detail AS
 SELECT
     workspace_id,
     execution_id,

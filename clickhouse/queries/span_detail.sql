@@ -19,8 +19,8 @@ WHERE workspace_id = {workspace_id:UUID} AND execution_id = {execution_id:UUID}
   AND (
     span_position BETWEEN {first:UInt64} AND {last:UInt64}
     OR span_position IN (
-        SELECT first_position
-        FROM span_order
+        SELECT span_position
+        FROM span_detail
         WHERE workspace_id = {workspace_id:UUID} AND execution_id = {execution_id:UUID}
           AND span_id = {execution_id:UUID}
     )

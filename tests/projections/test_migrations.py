@@ -34,12 +34,12 @@ def test_migrations_apply_once_and_record_themselves(clickhouse: Client) -> None
         "events",
         "span_detail",
         "span_detail_mv",
-        "span_order",
         "executions",
         "executions_mv",
         "tracking",
     } <= tables
-    assert not {"execution_summary", "spans", "spans_mv"} & tables
+    replaced = {"execution_summary", "spans", "spans_mv", "span_order", "span_order_mv"}
+    assert not (replaced | {"span_detail_upgrade_mv"}) & tables
     recorded = clickhouse.query(
         "SELECT version FROM schema_migrations FINAL ORDER BY version"
     ).result_rows
@@ -126,9 +126,10 @@ def _walk(client: Client, workspace: uuid.UUID, execution_id: uuid.UUID) -> list
 def test_spans_projected_before_span_detail_keep_their_detail(
     clickhouse: Client, clickhouse_url: str, tmp_path: Path
 ) -> None:
-    # Projected into `spans` by a release before 0009, then upgraded: 0009 folds what `spans`,
-    # `events` and `span_order` hold into `span_detail`, 0010 drops `spans`. The pages must be
-    # the ones a database projected from scratch shows, before and after more events arrive.
+    # Projected into `spans` and `span_order` by a release before 0009, then upgraded: 0009
+    # folds what `spans` and `events` hold into `span_detail`, 0010 makes it the keyset order
+    # and drops the old tables. The pages must be the ones a database projected from scratch
+    # shows, before and after more events arrive.
     workspace = uuid.uuid4()
     first, second = execution(node_count=3), execution(node_count=2)
     late_span = str(uuid.uuid4())
@@ -143,7 +144,7 @@ def test_spans_projected_before_span_detail_keep_their_detail(
     assert apply_migrations(clickhouse) == [9, 10]
 
     tables = {row[0] for row in clickhouse.query("SHOW TABLES").result_rows}
-    assert not {"spans", "spans_mv"} & tables
+    assert not {"spans", "spans_mv", "span_order", "span_order_mv"} & tables
     fresh = connect(clickhouse_url, f"{clickhouse.database}_fresh")
     try:
         apply_migrations(fresh)

@@ -1,10 +1,9 @@
-"""`span_order`: one row per span, at the log position where the span was first seen.
+"""The keyset order: each span at the log position where it was first seen, in `span_detail`.
 
-A materialized view derives the rows from each inserted block of `events`, keeping only spans
-without a row yet, and `span_detail`'s view keys each span's rows by the same position; these
-pin what both must survive: spans split over batches, batches applied
-again with other boundaries, a crash between a batch's events and its span_order rows, and an
-insert that the client and the server would split into several blocks.
+A materialized view keys each inserted block's spans by the position their rows already have,
+else by their lowest position in the block; these pin what that must survive: spans split over
+batches, batches applied again with other boundaries, a crash between a batch's events and its
+rows there, and an insert that the client and the server would split into several blocks.
 """
 
 from __future__ import annotations
@@ -71,15 +70,7 @@ def _first_seen(ledger: Ledger) -> list[SpanRow]:
 
 
 def _rows(client: Client) -> list[SpanRow]:
-    """Every stored row, unmerged duplicates included."""
-    rows = client.query(
-        "SELECT toString(execution_id), toString(span_id), first_position FROM span_order"
-    ).result_rows
-    return sorted((execution_id, span_id, p) for execution_id, span_id, p in rows)
-
-
-def _detail_rows(client: Client) -> list[SpanRow]:
-    """Each span_detail key once: a span's rows from several batches must share its position."""
+    """Each distinct (execution, span, position): a span's rows from several batches share one."""
     rows = client.query(
         "SELECT DISTINCT toString(execution_id), toString(span_id), span_position FROM span_detail"
     ).result_rows
@@ -95,27 +86,25 @@ def test_a_span_split_over_batches_keeps_its_first_position(ledger: Ledger, clie
         position = batch[-1].position
     expected = _first_seen(ledger)
     assert _rows(client) == expected
-    assert _detail_rows(client) == expected
 
     position = 0
     while batch := ledger.read(after=position, limit=5):
         store.apply(batch)
         position = batch[-1].position
     assert _rows(client) == expected
-    assert _detail_rows(client) == expected
 
 
-def test_a_crash_before_span_order_rows_loses_and_repeats_none(
+def test_a_crash_before_a_batchs_span_detail_rows_loses_and_repeats_none(
     ledger: Ledger, client: Client
 ) -> None:
     ProjectionRunner(ledger, ClickHouseStore(client), batch_size=5).run_once()
     with pytest.raises(Crash):
         ProjectionRunner(ledger, CrashBeforeTracking(client), batch_size=8).run_once()
-    # The process died after the crashed batch's events but before the view's span_order rows
-    # (an insert is not atomic across its views): take those rows back out.
+    # The process died after the crashed batch's events but before the view's rows for the
+    # spans it first saw (an insert is not atomic across its views): take those rows back out.
     tracked = ClickHouseStore(client).position()
     client.command(
-        "ALTER TABLE span_order DELETE WHERE first_position > {p:UInt64} "
+        "ALTER TABLE span_detail DELETE WHERE span_position > {p:UInt64} "
         "SETTINGS mutations_sync = 1",
         parameters={"p": tracked},
     )
@@ -123,7 +112,6 @@ def test_a_crash_before_span_order_rows_loses_and_repeats_none(
     # The restart resumes after the tracked position, with other boundaries.
     ProjectionRunner(ledger, ClickHouseStore(client), batch_size=3).catch_up()
     assert _rows(client) == _first_seen(ledger)
-    assert _detail_rows(client) == _first_seen(ledger)
 
 
 def _blocks_seen_by_views_of(client: Client, table: str) -> Callable[[], list[int]]:
@@ -142,7 +130,7 @@ def _blocks_seen_by_views_of(client: Client, table: str) -> Callable[[], list[in
 def test_a_batch_reaches_the_views_as_one_block_whatever_the_client_and_server_split(
     ledger: Ledger, client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The worst case for the span_order view: the client sends Native blocks of 7 rows and the
+    # The worst case for the span_detail view: the client sends Native blocks of 7 rows and the
     # server's profile squashes nothing (a block is ready at 2 rows).
     monkeypatch.setattr(InsertContext, "_calc_block_size", lambda self: 7)
     client.set_client_setting("min_insert_block_size_rows", 2)
@@ -165,17 +153,29 @@ def test_a_batch_reaches_the_views_as_one_block_whatever_the_client_and_server_s
     ClickHouseStore(client).apply(batch[half:])
     assert sorted(event_blocks()) == sorted([half, len(batch) - half])
     assert _rows(client) == _first_seen(ledger)
-    assert _detail_rows(client) == _first_seen(ledger)
 
 
-def test_verify_reports_a_span_that_span_detail_lost(ledger: Ledger, client: Client) -> None:
+def test_verify_reports_each_execution_whose_spans_were_lost_or_moved(
+    ledger: Ledger, client: Client
+) -> None:
     ProjectionRunner(ledger, ClickHouseStore(client), batch_size=5).catch_up()
     assert verify(ledger, client, lambda position, head: None).differences == []
-    _, span_id, _ = _first_seen(ledger)[0]
+    spans = _first_seen(ledger)
+    first, second = sorted({execution_id for execution_id, _, _ in spans})
+    lost = next(span for ex, span, _ in spans if ex == first and span != ex)
+    moved, position = next((span, p) for ex, span, p in spans if ex == second and span != ex)
     client.command(
         "ALTER TABLE span_detail DELETE WHERE span_id = {s:UUID} SETTINGS mutations_sync = 1",
-        parameters={"s": span_id},
+        parameters={"s": lost},
+    )
+    client.command(
+        "INSERT INTO span_detail (workspace_id, execution_id, span_position, span_id) "
+        "VALUES ({w:UUID}, {e:UUID}, {p:UInt64}, {s:UUID})",
+        parameters={"w": WORKSPACE, "e": second, "p": position + 1000, "s": moved},
     )
     differences = verify(ledger, client, lambda position, head: None).differences
-    assert len(differences) == 1
-    assert "1 of 5 spans missing from span_detail" in differences[0]
+    assert sorted(differences) == [
+        f"execution {first} (workspace {WORKSPACE}): 4 spans in projections, 5 in the log",
+        f"execution {second} (workspace {WORKSPACE}): 1 spans not at the keyset position"
+        f" where the log first saw them (span {moved} among them)",
+    ]

@@ -1,0 +1,5 @@
+-- Every span's keyset positions in the projections: one each, unless something went wrong
+-- (runledger verify compares them with where the log first saw each span).
+SELECT workspace_id, execution_id, span_id, groupUniqArray(span_position) AS positions
+FROM span_detail
+GROUP BY workspace_id, execution_id, span_id
