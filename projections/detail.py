@@ -2,9 +2,9 @@
 
 Spans are ordered by the log position where each was first seen: a key the projection writes
 once and that later spans only extend. `span_detail` holds each span's state and events sorted
-by that key, so a page is two primary-key range reads after the cursor's position (the page's
-keys, then their rows); its cost does not depend on its depth, and a walk sees every span once
-even while the execution is still receiving events.
+by that key, so a page is one primary-key range read after the cursor's position, folded in
+order and cut at the page's size; its cost does not depend on its depth, and a walk sees every
+span once even while the execution is still receiving events.
 """
 
 from __future__ import annotations
@@ -25,9 +25,10 @@ from projections.clickhouse import query_text
 from projections.queries import ExecutionQueries, ExecutionStatusView, utc
 
 _POSITION = query_text("span_position")
-_PAGE = query_text("span_page")
 _SPANS = query_text("span_detail")
 _ROOT = query_text("execution_root")
+# An `after` no position passes: a read of the span at `root_position` alone.
+_NO_PAGE = (1 << 64) - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,41 +83,64 @@ class ExecutionDetails:
         ids = {"workspace_id": workspace_id, "execution_id": execution_id}
         after = 0
         if prev_span_id is not None:
-            found = self._client.query(
-                _POSITION, parameters={**ids, "span_id": prev_span_id}
-            ).result_rows
-            if not found:
+            found = self._position(ids, prev_span_id)
+            if found is None:
                 raise InvalidCursor(
                     "prev_span_id", f"{prev_span_id} is not a span of execution {execution_id}"
                 )
-            after = int(found[0][0])
-        rows = self._client.query(
-            _PAGE, parameters={**ids, "after": after, "limit": limit + 1}
-        ).result_rows
-        page = rows[:limit]
-        page_ids = [row[0] for row in page]
+            after = found
         parent_context, state, usage_rows = self._client.query(_ROOT, parameters=ids).result_rows[0]
         usage: dict[UUID, str] = dict(usage_rows)
-        # An empty page reads only the root: the range from 1 to 0 holds nothing.
-        first, last = (page[0][1], page[-1][1]) if page else (1, 0)
-        spans = self._spans({**ids, "first": first, "last": last}, usage)
+        # One row more than the page tells whether there is more; one more again makes room
+        # for the root's row when it sits before the cursor.
+        rows = self._spans(ids, after, summary.first_position, limit + 2, usage)
+        spans = [span for position, span in rows if position > after]
+        root = next((span for _, span in rows if span.span_id == execution_id), None)
+        if root is None:
+            root = self._root_elsewhere(ids, execution_id, usage)
         return DetailPage(
             summary=summary,
-            root=spans.get(execution_id),
+            root=root,
             parent_context=parent_context,
             state=state,
-            spans=[spans[span_id] for span_id in page_ids if span_id in spans],
-            has_more=len(rows) > limit,
+            spans=spans[:limit],
+            has_more=len(spans) > limit,
             usage_total=usage_total(usage.values()),
         )
 
-    def _spans(self, parameters: dict[str, Any], usage: dict[UUID, str]) -> dict[UUID, SpanView]:
+    def _position(self, ids: dict[str, Any], span_id: UUID) -> int | None:
+        """The span's keyset position, or None when it is not a span of the execution."""
+        found = self._client.query(_POSITION, parameters={**ids, "span_id": span_id}).result_rows
+        return int(found[0][0]) if found else None
+
+    def _root_elsewhere(
+        self, ids: dict[str, Any], execution_id: UUID, usage: dict[UUID, str]
+    ) -> SpanView | None:
+        # The root's first event was not the execution's first (a node's was logged before the
+        # workflow's initiated): two more statements, for such executions only.
+        position = self._position(ids, execution_id)
+        if position is None:
+            return None
+        rows = self._spans(ids, _NO_PAGE, position, 1, usage)
+        return rows[0][1] if rows else None
+
+    def _spans(
+        self,
+        ids: dict[str, Any],
+        after: int,
+        root_position: int,
+        limit: int,
+        usage: dict[UUID, str],
+    ) -> list[tuple[int, SpanView]]:
+        """(keyset position, span) in keyset order: those after `after` and the one at
+        `root_position`, `limit` at most."""
+        parameters = {**ids, "after": after, "root_position": root_position, "limit": limit}
         result = self._client.query(_SPANS, parameters=parameters)
-        views = {}
+        views = []
         for values in result.result_rows:
             row = dict(zip(result.column_names, values, strict=True))
             payloads = row["payloads"]
-            views[row["span_id"]] = SpanView(
+            view = SpanView(
                 span_id=row["span_id"],
                 kind=row["kind"],
                 parent_span_id=row["parent_span_id"],
@@ -133,6 +157,7 @@ class ExecutionDetails:
                 last_ts=utc(max((ts for _, ts, _ in payloads), default=None)),
                 usage_result=usage.get(row["span_id"]),
             )
+            views.append((int(row["span_position"]), view))
         return views
 
 

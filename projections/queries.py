@@ -36,6 +36,8 @@ class ExecutionStatusView:
     started_at: datetime | None
     last_event_at: datetime | None
     has_conflicting_outcomes: bool
+    first_position: int
+    """The log position of its first event: the root span's keyset position, as a rule."""
 
 
 class ExecutionQueries:
@@ -62,4 +64,5 @@ class ExecutionQueries:
             started_at=utc(row["started_at"]),
             last_event_at=utc(row["last_event_at"]),
             has_conflicting_outcomes=row["outcome_status_count"] > 1,
+            first_position=int(row["first_position"]),
         )

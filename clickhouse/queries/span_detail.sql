@@ -1,7 +1,11 @@
--- A page of an execution's spans with their events, and its root span: one range read over
--- the page's keyset positions ({first} to {last}) and the root's. `payloads` holds each event
--- once as (log position, timestamp, payload), sorted here into log order.
+-- The spans after the cursor's keyset position ({after}), at most {limit}, with their events,
+-- and the span at {root_position}, where the root span sits as a rule (the execution's first
+-- log position). GROUP BY is the table's sort key, so with optimize_aggregation_in_order
+-- ClickHouse folds the rows as it reads them in order and stops at the LIMIT: a page costs the
+-- same at any depth of any execution, with no statement of its own for the page's keys.
+-- `payloads` holds each event once as (log position, timestamp, payload), sorted into log order.
 SELECT
+    span_position,
     span_id,
     any(kind) AS kind,
     any(parent_span_id) AS parent_span_id,
@@ -16,13 +20,8 @@ SELECT
     arraySort(groupUniqArrayMerge(payloads)) AS payloads
 FROM span_detail
 WHERE workspace_id = {workspace_id:UUID} AND execution_id = {execution_id:UUID}
-  AND (
-    span_position BETWEEN {first:UInt64} AND {last:UInt64}
-    OR span_position IN (
-        SELECT span_position
-        FROM span_detail
-        WHERE workspace_id = {workspace_id:UUID} AND execution_id = {execution_id:UUID}
-          AND span_id = {execution_id:UUID}
-    )
-  )
-GROUP BY span_id
+  AND (span_position > {after:UInt64} OR span_position = {root_position:UInt64})
+GROUP BY workspace_id, execution_id, span_position, span_id
+ORDER BY workspace_id, execution_id, span_position, span_id
+LIMIT {limit:UInt32}
+SETTINGS optimize_aggregation_in_order = 1

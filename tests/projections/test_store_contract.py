@@ -121,10 +121,14 @@ def _answers(client: Client, roots: list[uuid.UUID], ordered: bool = True) -> di
         assert status is not None
         spans: list[Any] = []
         usage_totals = []
+        headers = []
         cursor = None
         while True:
             page = details.page(WORKSPACE, root, cursor, limit=7)
             usage_totals.append(page.usage_total)
+            # The root span heads every page, wherever the keyset order puts it.
+            assert page.root is not None
+            headers.append((page.root.span_id, page.root.status, page.root.inputs, page.state))
             spans += [
                 (
                     s.span_id,
@@ -155,8 +159,11 @@ def _answers(client: Client, roots: list[uuid.UUID], ordered: bool = True) -> di
             ),
             "spans": spans if ordered else sorted(spans, key=lambda s: str(s[0])),
             "usage": usage_totals[0],
+            "root": headers[0],
         }
         assert usage_totals == usage_totals[:1] * len(usage_totals)  # the same on every page
+        assert headers == headers[:1] * len(headers)
+        assert headers[0][0] == root
     return answers
 
 
