@@ -96,7 +96,7 @@ def verify(
         position = events[-1].position
         progress(min(position, head), head)
     queries = ExecutionQueries(client)
-    span_positions = _span_positions(client)
+    span_positions = _span_positions(client, head)
     span_usages = _span_usages(client)
     for key, summary in summaries.items():
         workspace_id, execution_id = key
@@ -113,10 +113,13 @@ def verify(
         if view.has_conflicting_outcomes != summary.has_conflicting_outcomes:
             report.differences.append(f"{name}: conflicting outcomes flagged differently")
         logged_spans, projected_spans = spans[key], span_positions.get(key, {})
-        if len(projected_spans) != len(logged_spans):
+        missing = logged_spans.keys() - projected_spans.keys()
+        extra = projected_spans.keys() - logged_spans.keys()
+        if missing or extra:
             report.differences.append(
-                f"{name}: {len(projected_spans)} spans in projections,"
-                f" {len(logged_spans)} in the log"
+                f"{name}: {len(projected_spans)} spans in projections, {len(logged_spans)} in the"
+                f" log ({len(missing)} missing, {len(extra)} not in the log;"
+                f" span {min(missing | extra)} among them)"
             )
         moved = [
             span
@@ -125,8 +128,8 @@ def verify(
         ]
         if moved:
             report.differences.append(
-                f"{name}: {len(moved)} spans not at the keyset position where the log first saw"
-                f" them (span {min(moved)} among them)"
+                f"{name}: spans not at the keyset position where the log first saw them:"
+                f" {len(moved)} (span {min(moved)} among them)"
             )
         logged_usage = {span: usage for span, (_, usage) in usages[key].items()}
         projected_usage = span_usages.get(key, {})
@@ -157,10 +160,15 @@ def _fold_usage(
         usages[envelope.span_id] = (rank, usage)
 
 
-def _span_positions(client: Client) -> dict[ExecutionKey, dict[UUID, list[int]]]:
-    """Each projected span's keyset positions, sorted: one, unless something went wrong."""
+def _span_positions(client: Client, head: int) -> dict[ExecutionKey, dict[UUID, list[int]]]:
+    """Each projected span's keyset positions, sorted: one, unless something went wrong.
+
+    Spans first seen after `head` are left out: the projection may have gone further than the
+    fold, which stops there.
+    """
     positions: dict[ExecutionKey, dict[UUID, list[int]]] = defaultdict(dict)
-    for ws, ex, span, found in client.query(query_text("span_positions")).result_rows:
+    rows = client.query(query_text("span_positions"), parameters={"head": head}).result_rows
+    for ws, ex, span, found in rows:
         positions[(ws, ex)][span] = sorted(found)
     return positions
 

@@ -109,59 +109,50 @@ LEFT JOIN
 ) AS known USING (workspace_id, execution_id, span_id)
 SETTINGS join_use_nulls = 0;
 
--- A database that had events before this migration: fold them in too, at the positions
--- `span_order` holds. Aggregate states keyed by a position that never changes, so a row
+-- A database that had events before this migration: fold them in too, straight from `events`
+-- with the view's own expressions, each span at its lowest log position (where `span_order`
+-- has it: the log is applied in order). `events` is sorted by span, so with
+-- optimize_aggregation_in_order the fold streams span by span and holds one span's payloads at
+-- a time, whatever the database's size (a join of folded spans with their payloads would hold
+-- them all in memory). Aggregate states keyed by a position that never changes, so a row
 -- written both here and by the view (a projection running meanwhile), or by this statement run
 -- twice, changes no answer.
 INSERT INTO span_detail
 SELECT
     workspace_id,
     execution_id,
-    known.first_position AS span_position,
+    min(position) AS span_position,
     span_id,
-    folded.kind,
-    folded.parent_span_id,
-    folded.label,
-    folded.definition_id,
-    folded.start_ts,
-    folded.end_ts,
-    folded.status,
-    folded.inputs,
-    folded.outputs,
-    folded.error,
-    logged.payloads
+    any(if(startsWith(name, 'workflow.'), 'workflow.execution', 'node.execution')) AS kind,
+    any(parent_span_id) AS parent_span_id,
+    anyIf(label, label != '') AS label,
+    anyIf(definition_id, definition_id != '') AS definition_id,
+    minIf(toNullable(timestamp), endsWith(name, '.initiated')) AS start_ts,
+    maxIf(toNullable(timestamp), endsWith(name, '.fulfilled') OR endsWith(name, '.rejected')) AS end_ts,
+    argMinIfState(
+        if(endsWith(name, '.fulfilled'), 'FULFILLED', 'REJECTED'),
+        tuple(timestamp, event_id),
+        endsWith(name, '.fulfilled') OR endsWith(name, '.rejected')
+    ) AS status,
+    argMinIfState(JSONExtractRaw(payload, 'body', 'inputs'), tuple(timestamp, event_id), endsWith(name, '.initiated')) AS inputs,
+    argMinIfState(JSONExtractRaw(payload, 'body', 'outputs'), tuple(timestamp, event_id), endsWith(name, '.fulfilled')) AS outputs,
+    argMinIfState(JSONExtractRaw(payload, 'body', 'error'), tuple(timestamp, event_id), endsWith(name, '.rejected')) AS error,
+    groupUniqArrayIfState(tuple(position, timestamp, payload), name != 'workflow.execution.snapshotted') AS payloads
 FROM
 (
     SELECT
-        workspace_id,
-        execution_id,
-        span_id,
-        any(kind) AS kind,
-        any(parent_span_id) AS parent_span_id,
-        any(label) AS label,
-        any(definition_id) AS definition_id,
-        min(start_ts) AS start_ts,
-        max(end_ts) AS end_ts,
-        argMinMergeState(status) AS status,
-        argMinMergeState(inputs) AS inputs,
-        argMinMergeState(outputs) AS outputs,
-        argMinMergeState(error) AS error
-    FROM spans
-    GROUP BY workspace_id, execution_id, span_id
-) AS folded
-INNER JOIN
-(
-    SELECT
-        workspace_id,
-        execution_id,
-        span_id,
-        groupUniqArrayIfState(tuple(position, timestamp, payload), name != 'workflow.execution.snapshotted') AS payloads
+        *,
+        if(
+            startsWith(name, 'workflow.'),
+            JSONExtractString(payload, 'body', 'workflow_definition', 'name'),
+            JSONExtractString(payload, 'body', 'node_definition', 'name')
+        ) AS label,
+        if(
+            startsWith(name, 'workflow.'),
+            JSONExtractString(payload, 'body', 'workflow_definition', 'id'),
+            JSONExtractString(payload, 'body', 'node_definition', 'id')
+        ) AS definition_id
     FROM events
-    GROUP BY workspace_id, execution_id, span_id
-) AS logged USING (workspace_id, execution_id, span_id)
-INNER JOIN
-(
-    SELECT workspace_id, execution_id, span_id, min(first_position) AS first_position
-    FROM span_order
-    GROUP BY workspace_id, execution_id, span_id
-) AS known USING (workspace_id, execution_id, span_id);
+)
+GROUP BY workspace_id, execution_id, span_id
+SETTINGS optimize_aggregation_in_order = 1;

@@ -1,18 +1,19 @@
 -- `span_detail` (0009) is the keyset order now: each span's position is looked up in its own
 -- rows (those of the block's spans, in the block's executions), and `span_order`, its view (the
--- dearest of a batch's views, an anti-join) and `spans` go. A span's position is the one its rows here already have, else its lowest position in this
--- batch: the runner applies the log in order, so a span without rows is first seen in this
--- batch, and a batch applied again (after a crash before its tracking row, with other
--- boundaries) finds the positions its first application wrote, which were the same. The view
--- must see the batch as one block: it does not reliably see the rows it wrote for an earlier
--- block of the same insert (ONE_BLOCK in projections/store.py; tests/projections/
--- test_span_order.py forces the split it prevents). `events` names the inserted block; a span
--- without rows joins as 0 (join_use_nulls is pinned: a server profile may turn it on).
+-- dearest of a batch's views, an anti-join) and `spans` go. A span's position is the one its
+-- rows here already have, else its lowest position in this batch: the runner applies the log
+-- in order, so a span without rows is first seen in this batch, and a batch applied again
+-- (after a crash before its tracking row, with other boundaries) finds the positions its first
+-- application wrote, which were the same. The view must see the batch as one block: it does
+-- not reliably see the rows it wrote for an earlier block of the same insert (ONE_BLOCK in
+-- projections/store.py; tests/projections/test_span_order.py forces the split it prevents).
+-- `events` names the inserted block; a span without rows joins as 0 (join_use_nulls is
+-- pinned: a server profile may turn it on).
 --
 -- 0009's view again with the lookup moved here: 0009's backfill is complete, so this view finds
 -- every earlier span's position (had 0009 looked here, a projection writing during the backfill
--- would have keyed spans seen before the upgrade by that batch's positions). It is
--- created before 0009's view is dropped: while both run they write the same states at the same
+-- would have keyed spans seen before the upgrade by that batch's positions). It is created
+-- before 0009's view is dropped: while both run they write the same states at the same
 -- positions, which changes no answer, and every batch meets at least one of them.
 CREATE MATERIALIZED VIEW IF NOT EXISTS span_detail_mv TO span_detail AS
 SELECT

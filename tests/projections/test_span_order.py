@@ -175,7 +175,8 @@ def test_verify_reports_each_execution_whose_spans_were_lost_or_moved(
     )
     differences = verify(ledger, client, lambda position, head: None).differences
     assert sorted(differences) == [
-        f"execution {first} (workspace {WORKSPACE}): 4 spans in projections, 5 in the log",
-        f"execution {second} (workspace {WORKSPACE}): 1 spans not at the keyset position"
-        f" where the log first saw them (span {moved} among them)",
+        f"execution {first} (workspace {WORKSPACE}): 4 spans in projections, 5 in the log"
+        f" (1 missing, 0 not in the log; span {lost} among them)",
+        f"execution {second} (workspace {WORKSPACE}): spans not at the keyset position where"
+        f" the log first saw them: 1 (span {moved} among them)",
     ]
