@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.batch import split_body, validate_batch
+from domain.batch import _split_body_slowly, _split_objects, split_body, validate_batch
 from domain.errors import InvalidBatch, InvalidBody
 from tests.events import execution, workflow_event
 
@@ -80,7 +80,7 @@ def test_a_batch_over_the_event_limit_is_refused() -> None:
     [
         pytest.param(b"[" * 3000 + b"]" * 3000, "not valid JSON", id="deep-nesting"),
         pytest.param(
-            b"[" + b'{"a": ' * 1000 + b"1" + b"}" * 1000 + b"]",
+            b"[" + b'{"a": ' * 1100 + b"1" + b"}" * 1100 + b"]",
             "nest|not valid JSON",
             id="deep-objects",
         ),
@@ -91,6 +91,40 @@ def test_a_batch_over_the_event_limit_is_refused() -> None:
 def test_bodies_orjson_cannot_read_are_refused_not_stored(body: bytes, reason: str) -> None:
     with pytest.raises(InvalidBody, match=reason):
         split_body(body, max_events=100)
+
+
+def test_an_event_orjson_can_read_is_split_however_deep() -> None:
+    event = b'{"a": ' * 1000 + b"1" + b"}" * 1000
+    [(value, raw)] = split_body(b"[" + event + b"]", max_events=100)
+    assert raw == event
+    assert isinstance(value, dict)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b'[{"s": "}, {"}, {"t": "}]"}]', id="delimiters-in-strings"),
+        pytest.param(b'[{"s": "' + b"}, {" * 40 + b'"}]', id="more-candidates-than-tries"),
+        pytest.param(b'[{"s": "\\\\"}, {"q": "\\"}, "}]', id="escaped-quotes"),
+        pytest.param(b'[{"a": {"b": {}}, "c": [{}]} , {}\n]', id="nested-ends"),
+        pytest.param(b'[{"a": 1}, 2, {"b": 3}]', id="not-all-objects"),
+    ],
+)
+def test_the_fast_split_agrees_with_the_walk(body: bytes) -> None:
+    assert split_body(body, max_events=100) == _split_body_slowly(body, max_events=100)
+
+
+def test_objects_take_the_fast_split_and_other_bodies_the_walk() -> None:
+    # The walk is the fallback, so every answer above would hold with the fast split off.
+    assert _split_objects(b'[{"s": "}, {"}, {"t": "}]"}]', 100) == [
+        ({"s": "}, {"}, b'{"s": "}, {"}'),
+        ({"t": "}]"}, b'{"t": "}]"}'),
+    ]
+    assert _split_objects(b' {"k": 1}\n', 100) == [({"k": 1}, b'{"k": 1}')]
+    assert _split_objects(orjson.dumps(execution(node_count=3)), 100) is not None
+    assert _split_objects(b'[{"a": 1}, 2]', 100) is None
+    assert _split_objects(b'[{"s": "' + b"}, {" * 40 + b'"}]', 100) is None
+    assert _split_objects(b'[{"a": 1}, {"b": 2}]', 1) is None
 
 
 def test_the_event_limit_is_checked_before_the_slow_walk() -> None:
@@ -129,5 +163,33 @@ def test_any_body_is_either_events_or_a_clean_refusal(body: bytes) -> None:
         batch = validate_batch(split_body(body, max_events=100))
     except (InvalidBody, InvalidBatch):
         return
+    assert split_body(body, max_events=100) == _split_body_slowly(body, max_events=100)
     for envelope in batch.envelopes:
         assert isinstance(orjson.loads(envelope.raw), dict)
+
+
+_whitespace = st.sampled_from(["", " ", "\n  ", "\t", "\r\n"])
+_tricky_text = st.text(alphabet=st.sampled_from(list('},]{["\\ az\u00e9')), max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.dictionaries(st.text(max_size=4) | _tricky_text, json_values | _tricky_text, max_size=3),
+        max_size=4,
+    ),
+    st.lists(_whitespace, min_size=12, max_size=12),
+)
+def test_objects_split_as_sent_whatever_the_spacing(
+    events: list[dict[str, object]], spaces: list[str]
+) -> None:
+    # Every gap JSON allows gets some whitespace; strings are full of `}`, `,` and `]`.
+    encoded = [orjson.dumps(event) for event in events]
+    gap = iter(spaces * 3)
+    body = (next(gap) + "[" + next(gap)).encode()
+    for index, raw in enumerate(encoded):
+        separator = (next(gap) + "," + next(gap)).encode() if index else b""
+        body += separator + raw
+    body += (next(gap) + "]" + next(gap)).encode()
+    assert split_body(body, max_events=100) == [(orjson.loads(raw), raw) for raw in encoded]
+    assert split_body(body, max_events=100) == _split_body_slowly(body, max_events=100)
