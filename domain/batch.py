@@ -2,12 +2,12 @@
 
 The auditor's promise is that the log holds what the sender sent, byte for byte, per event.
 orjson parses fast but cannot tell where each element of an array begins and ends. Events are
-objects, so an element ends at a `}` followed by `,` or `]`; such a pair can also sit inside a
-string, but then the slice up to it is not valid JSON. So each candidate end is tried with
-orjson, and the first slice it reads is the element: one orjson parse per event, exact slices,
-no re-encoding. Anything else (an element that is not an object, a body orjson refuses) takes
-the standard library's C scanner (`raw_decode`), which yields each element's value and its end
-offset in one slower pass, and whose errors name the place.
+objects, so an element ends at a `}` followed by `, {` or by the body's final `]`; such a `}`
+can also sit inside a string, but then the slice up to it is not valid JSON. So each candidate
+end is tried with orjson, and the first slice it reads is the element: one orjson parse per
+event, exact slices, no re-encoding. Anything else (an element that is not an object, a body
+orjson refuses) takes the standard library's C scanner (`raw_decode`), which yields each
+element's value and its end offset in one slower pass, and whose errors name the place.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ _BYTES_WHITESPACE = b" \t\n\r"
 # before `, {`, so few candidates are false ones.
 _OBJECT_END = re.compile(rb"}[ \t\n\r]*(?:(,)[ \t\n\r]*(?={)|(\])[ \t\n\r]*\Z)")
 # Candidate ends tried for one element before the slow walk takes the body: each failed try
-# parses the element's prefix again, so a string full of `},` must not make a body quadratic.
+# parses the element's prefix again, so a string full of `}, {` must not make a body quadratic.
 _TRIES_PER_EVENT = 8
 
 
