@@ -13,6 +13,7 @@ from starlette.middleware import Middleware
 from api.deployments_file import register_file
 from api.errors import EXCEPTION_HANDLERS
 from api.live import LiveProjections
+from api.locks import writer_lock
 from api.logs import AccessLogMiddleware
 from api.routes import (
     actuals,
@@ -29,7 +30,6 @@ from api.settings import Settings
 from domain.keys import KeyRing
 from domain.log.ledger import SQLITE_MODULE, Ledger
 from domain.state import ResolvedState
-from projections.leader import FileWriterLock, PostgresWriterLock, WriterLock
 from projections.state import execution_state
 from runtime.executor import Runtime
 
@@ -49,19 +49,6 @@ def read_admin_token(settings: Settings) -> str | None:
         return settings.admin_token_path.read_text().strip() or None
     except FileNotFoundError:
         return None
-
-
-def writer_lock(settings: Settings) -> WriterLock | None:
-    """The lock that picks this process as the projection writer, or None if it never writes."""
-    if settings.projector == "off":
-        return None
-    if settings.log_env["PERSISTENCE_MODULE"] == SQLITE_MODULE:
-        return FileWriterLock(settings.data_dir / "projector.lock")
-    # Writers of the same projections, wherever they run, contend for the same key.
-    target = settings.clickhouse_url.rsplit("@", 1)[-1]
-    return PostgresWriterLock(
-        settings.log_env, f"runledger-projector {target} {settings.clickhouse_database}"
-    )
 
 
 def open_runtime(settings: Settings, ledger: Ledger, live: LiveProjections) -> Runtime:

@@ -16,8 +16,9 @@ from dataclasses import replace
 import httpx
 import uvicorn
 
-from api.app import create_app, open_ledger, read_admin_token, writer_lock
+from api.app import create_app, open_ledger, read_admin_token
 from api.live import LiveProjections
+from api.locks import writer_lock
 from api.logs import configure_logging
 from api.settings import Settings
 from domain.deployments import Deployments

@@ -12,12 +12,13 @@ import threading
 
 from clickhouse_connect.driver.client import Client
 
+from api.locks import migration_lock
 from api.settings import Settings
 from domain.log.ledger import Ledger
 from projections.clickhouse import connect
 from projections.detail import ExecutionDetails
 from projections.generations import Generations
-from projections.leader import WriterLock
+from projections.leader import WriterLock, holding
 from projections.migrations import apply_migrations
 from projections.queries import ExecutionQueries
 from projections.runner import ProjectionRunner
@@ -47,7 +48,9 @@ class LiveProjections:
         # The writer and the readers get clients of their own: calls on one client serialise.
         writer = connect(self._settings.clickhouse_url, database)
         reader = connect(self._settings.clickhouse_url, database)
-        apply_migrations(writer)
+        # Every process migrates at start, one at a time across the deployment.
+        with holding(migration_lock(self._settings, database), f"migrations of {database}"):
+            apply_migrations(writer)
         runner = ProjectionRunner(self._ledger, ClickHouseStore(writer))
         queries = ExecutionQueries(reader)
         with self._lock:

@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Protocol
 
 import psycopg
 import psycopg.conninfo
+
+log = logging.getLogger("runledger.projections")
 
 
 class WriterLock(Protocol):
@@ -30,6 +35,29 @@ class WriterLock(Protocol):
     def still_held(self) -> bool: ...
 
     def release(self) -> None: ...
+
+
+@contextmanager
+def holding(
+    lock: WriterLock, what: str, poll_seconds: float = 0.1, report_seconds: float = 30.0
+) -> Iterator[None]:
+    """Wait as long as it takes for `lock`, hold it for the block, then release it.
+
+    No timeout: the holder is another process doing the same work (a migration can take
+    minutes), and a holder that dies frees the lock, so waiting ends either way.
+    """
+    started = reported = time.monotonic()
+    while not lock.try_acquire():
+        if time.monotonic() - reported >= report_seconds:
+            reported = time.monotonic()
+            log.info(
+                "waiting for another process", extra={"for": what, "seconds": reported - started}
+            )
+        time.sleep(poll_seconds)
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _lock_key(name: str) -> int:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from projections.leader import FileWriterLock, PostgresWriterLock
+from projections.leader import FileWriterLock, PostgresWriterLock, holding
 
 
 def test_a_file_lock_has_one_holder_at_a_time(tmp_path: Path) -> None:
@@ -45,3 +46,22 @@ def test_a_postgres_lock_has_one_holder_and_frees_when_its_session_dies(
     finally:
         for lock in (first, second, other):
             lock.release()
+
+
+def test_holding_waits_for_the_other_holder_then_releases(tmp_path: Path) -> None:
+    other, mine = FileWriterLock(tmp_path / "m.lock"), FileWriterLock(tmp_path / "m.lock")
+    assert other.try_acquire()
+    entered = threading.Event()
+
+    def migrate() -> None:
+        with holding(mine, "a test", poll_seconds=0.01):
+            entered.set()
+
+    thread = threading.Thread(target=migrate)
+    thread.start()
+    assert not entered.wait(0.3)  # the other process still holds it
+    other.release()
+    assert entered.wait(10)
+    thread.join(10)
+    assert other.try_acquire()  # released after the block
+    other.release()
