@@ -3,6 +3,7 @@
 With a PostgreSQL log the lock is a session advisory lock, so replicas and `runledger
 project` processes on any host agree, and a writer that dies (or loses its connection) frees
 the lock at once. With the embedded SQLite log every writer is on this host: a file lock.
+The same locks, waited for with `holding`, make processes take turns at their migrations.
 """
 
 from __future__ import annotations
