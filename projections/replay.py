@@ -70,7 +70,12 @@ class VerifyReport:
 def verify(
     log_: EventLog, client: Client, progress: Progress, batch_size: int = 5000
 ) -> VerifyReport:
-    """Compare the projections (at least as far as the log's head now) with a fresh fold."""
+    """Compare the projections (at least as far as the log's head now) with a fresh fold.
+
+    The fold stops at the head read first, while a live server's projections go on: spans first
+    seen after it are left out of the comparison, and so are the status and usage of an
+    execution with events after it (its spans up to the head are still compared).
+    """
     head = log_.max_position()
     summaries: dict[tuple[UUID, UUID], ExecutionSummary] = {}
     # Each span's first position: the log is read in order, so the first one seen.
@@ -98,6 +103,7 @@ def verify(
     queries = ExecutionQueries(client)
     span_positions = _span_positions(client, head)
     span_usages = _span_usages(client)
+    changed = _changed_since(client, head)
     for key, summary in summaries.items():
         workspace_id, execution_id = key
         report.executions_count += 1
@@ -106,31 +112,15 @@ def verify(
         if view is None:
             report.differences.append(f"{name}: missing from the projections")
             continue
+        report.differences += _span_differences(name, spans[key], span_positions.get(key, {}))
+        if key in changed:
+            continue  # its status and usage have moved on from the fold's
         if view.status is not summary.status:
             report.differences.append(
                 f"{name}: status {view.status} in projections, {summary.status} in the log"
             )
         if view.has_conflicting_outcomes != summary.has_conflicting_outcomes:
             report.differences.append(f"{name}: conflicting outcomes flagged differently")
-        logged_spans, projected_spans = spans[key], span_positions.get(key, {})
-        missing = logged_spans.keys() - projected_spans.keys()
-        extra = projected_spans.keys() - logged_spans.keys()
-        if missing or extra:
-            report.differences.append(
-                f"{name}: {len(projected_spans)} spans in projections, {len(logged_spans)} in the"
-                f" log ({len(missing)} missing, {len(extra)} not in the log;"
-                f" span {min(missing | extra)} among them)"
-            )
-        moved = [
-            span
-            for span, first in logged_spans.items()
-            if span in projected_spans and projected_spans[span] != [first]
-        ]
-        if moved:
-            report.differences.append(
-                f"{name}: spans not at the keyset position where the log first saw them:"
-                f" {len(moved)} (span {min(moved)} among them)"
-            )
         logged_usage = {span: usage for span, (_, usage) in usages[key].items()}
         projected_usage = span_usages.get(key, {})
         differing = [
@@ -144,6 +134,27 @@ def verify(
                 f"(span {min(differing)} among them)"
             )
     return report
+
+
+def _span_differences(
+    name: str, logged: dict[UUID, int], projected: dict[UUID, list[int]]
+) -> list[str]:
+    """Spans lost, added or moved from the keyset position where the log first saw them."""
+    differences = []
+    missing, extra = logged.keys() - projected.keys(), projected.keys() - logged.keys()
+    if missing or extra:
+        differences.append(
+            f"{name}: {len(projected)} spans in projections, {len(logged)} in the"
+            f" log ({len(missing)} missing, {len(extra)} not in the log;"
+            f" span {min(missing | extra)} among them)"
+        )
+    moved = [span for span, first in logged.items() if projected.get(span, [first]) != [first]]
+    if moved:
+        differences.append(
+            f"{name}: spans not at the keyset position where the log first saw them:"
+            f" {len(moved)} (span {min(moved)} among them)"
+        )
+    return differences
 
 
 def _fold_usage(
@@ -171,6 +182,11 @@ def _span_positions(client: Client, head: int) -> dict[ExecutionKey, dict[UUID, 
     for ws, ex, span, found in rows:
         positions[(ws, ex)][span] = sorted(found)
     return positions
+
+
+def _changed_since(client: Client, head: int) -> set[ExecutionKey]:
+    rows = client.query(query_text("executions_changed_since"), parameters={"head": head})
+    return {(ws, ex) for ws, ex in rows.result_rows}
 
 
 def _span_usages(client: Client) -> dict[ExecutionKey, dict[UUID, Json]]:

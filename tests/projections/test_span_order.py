@@ -180,3 +180,42 @@ def test_verify_reports_each_execution_whose_spans_were_lost_or_moved(
         f"execution {second} (workspace {WORKSPACE}): spans not at the keyset position where"
         f" the log first saw them: 1 (span {moved} among them)",
     ]
+
+
+@pytest.mark.parametrize("damaged", [False, True], ids=["intact", "span-lost"])
+def test_verify_leaves_out_what_the_projections_gained_after_its_head(
+    tmp_path: Path, client: Client, damaged: bool
+) -> None:
+    # Verify folds the log up to the head it read first, while a live server goes on: here the
+    # second node (a new span, with usage) and the workflow's end are appended and projected
+    # after that head. Only the spans up to the head are still compared.
+    events = execution(node_count=2)
+    events[4]["body"]["usage_result"] = {"usage": [], "cost": [{"value": 0.5, "unit": "USD"}]}
+    log = Ledger({"SQLITE_DBNAME": str(tmp_path / "log.sqlite")})
+
+    def append(batch: list[dict[str, object]]) -> None:
+        body = orjson.dumps(batch)
+        log.append(WORKSPACE, validate_batch(split_body(body, max_events=100)).envelopes, NOW)
+        ProjectionRunner(log, ClickHouseStore(client)).catch_up()
+
+    def meanwhile(position: int, head: int) -> None:
+        if len(log.read(after=0, limit=100)) == 3:
+            append(events[3:])
+            if damaged:
+                client.command(
+                    "ALTER TABLE span_detail DELETE WHERE span_id = {s:UUID}"
+                    " SETTINGS mutations_sync = 1",
+                    parameters={"s": events[1]["span_id"]},
+                )
+
+    try:
+        append(events[:3])  # the workflow's start and the first node
+        report = verify(log, client, meanwhile)
+        assert (report.executions_count, report.events_count) == (1, 3)
+        if damaged:
+            [difference] = report.differences
+            assert "1 missing, 0 not in the log" in difference
+        else:
+            assert report.differences == []
+    finally:
+        log.close()
