@@ -1,9 +1,5 @@
-"""The locks that make processes of one deployment take turns, on any host.
-
-With a PostgreSQL log they are session advisory locks in it, so replicas and `runledger
-project` processes agree wherever they run, and a process that dies frees its locks at once.
-With the embedded SQLite log every process is on this host: file locks in the data folder.
-"""
+"""Which lock each cross-process role takes in this deployment (projections/leader.py has the
+kinds): the projection writer's, and the one a process holds while it migrates."""
 
 from __future__ import annotations
 

@@ -31,9 +31,9 @@ _DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _BYTES_WHITESPACE = b" \t\n\r"
 # A candidate end of an object element: its `}`, then either `,` and the next object's `{`, or
-# the `]` that ends the body. Inside an event, objects end before `, "key"` far more often than
-# before `, {`, so few candidates are false ones.
-_OBJECT_END = re.compile(rb"}[ \t\n\r]*(?:(,)[ \t\n\r]*(?={)|(\])[ \t\n\r]*\Z)")
+# the `]` that ends the (stripped) body. Inside an event, objects end before `, "key"` far more
+# often than before `, {`, so few candidates are false ones.
+_OBJECT_END = re.compile(rb"}[ \t\n\r]*(?:(,)[ \t\n\r]*(?={)|(\])\Z)")
 # Candidate ends tried for one element before the slow walk takes the body: each failed try
 # parses the element's prefix again, so a string full of `}, {` must not make a body quadratic.
 _TRIES_PER_EVENT = 8
@@ -64,17 +64,17 @@ def _split_objects(body: bytes, max_events: int) -> list[tuple[Json, bytes]] | N
             return None
     if stripped[:1] != b"[":
         return None
-    position = _skip_bytes_whitespace(body, body.index(b"[") + 1)
-    if body[position : position + 1] == b"]":
-        return [] if position + 1 == len(body.rstrip(_BYTES_WHITESPACE)) else None
+    position = len(stripped) - len(stripped[1:].lstrip(_BYTES_WHITESPACE))
+    if position == len(stripped) - 1 and stripped.endswith(b"]"):
+        return []
     items: list[tuple[Json, bytes]] = []
-    while len(items) < max_events and body[position : position + 1] == b"{":
+    while len(items) < max_events and stripped[position : position + 1] == b"{":
         search = position
         for _ in range(_TRIES_PER_EVENT):
-            end = _OBJECT_END.search(body, search)
+            end = _OBJECT_END.search(stripped, search)
             if end is None:
                 return None
-            raw = body[position : end.start() + 1]
+            raw = stripped[position : end.start() + 1]
             try:
                 value = orjson.loads(raw)
             except orjson.JSONDecodeError:
@@ -88,12 +88,6 @@ def _split_objects(body: bytes, max_events: int) -> list[tuple[Json, bytes]] | N
         else:
             return None
     return None
-
-
-def _skip_bytes_whitespace(body: bytes, position: int) -> int:
-    while body[position : position + 1] in (b" ", b"\t", b"\n", b"\r"):
-        position += 1
-    return position
 
 
 def _split_body_slowly(body: bytes, max_events: int) -> list[tuple[Json, bytes]]:
