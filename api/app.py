@@ -28,7 +28,7 @@ from api.routes import (
 from api.routes.admin import ReplayState
 from api.settings import Settings
 from domain.keys import KeyRing
-from domain.log.ledger import SQLITE_MODULE, Ledger
+from domain.log.ledger import SQLITE_MODULE, TAIL_RECORDS, Ledger
 from domain.state import ResolvedState
 from projections.state import execution_state
 from runtime.executor import Runtime
@@ -40,7 +40,9 @@ def open_ledger(settings: Settings) -> Ledger:
     """The log the settings name; the embedded default creates its data folder."""
     if settings.log_env["PERSISTENCE_MODULE"] == SQLITE_MODULE:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return Ledger(settings.log_env)
+    # With the projector off nothing in this process reads what it appends.
+    tail = TAIL_RECORDS if settings.projector == "thread" else 0
+    return Ledger(settings.log_env, tail_records=tail)
 
 
 def read_admin_token(settings: Settings) -> str | None:

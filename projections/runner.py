@@ -74,19 +74,27 @@ class ProjectionRunner:
         return head, self._log.read(after=after, limit=self._batch_size)
 
     def _apply(self, head: int, events: list[LoggedEvent]) -> int:
-        if events:
-            self._store.apply(events)
-            self._position = events[-1].position
+        last = events[-1].position if events else self._position
+        visible = last if len(events) == self._batch_size else max(head, last)
+
+        def readable() -> None:
             now = datetime.now(UTC)
             # An even sample across the batch: its oldest events waited longest, so the tail
             # of the lag is there.
             step = max(1, len(events) // 100)
             self._lags.extend((now - e.received_at).total_seconds() for e in events[::step])
-        visible = self._position if len(events) == self._batch_size else max(head, self._position)
+            self._publish(visible)
+
+        if events:
+            self._store.apply(events, readable)
+            self._position = last
+        self._publish(visible)
+        return len(events)
+
+    def _publish(self, visible: int) -> None:
         with self._changed:
             self._visible = max(self._visible, visible)
             self._changed.notify_all()
-        return len(events)
 
     def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
         """Apply batches until the log has no more; returns how many events that was.

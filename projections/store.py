@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from clickhouse_connect.driver.client import Client
@@ -28,14 +28,18 @@ class ProjectionStore(Protocol):
 
     `apply` must be effectively once: applying a batch again, or a batch cut off by a crash
     and then applied whole, leaves every answer as if it had been applied once. It records
-    the batch's last position only after the batch's data.
+    the batch's last position only after the batch's data, and calls `readable` in between,
+    as soon as reads see the batch (the position is for a restart; readers need not wait
+    for it).
 
         >>> store.apply(log.read(after=store.position(), limit=5000))   # doctest: +SKIP
     """
 
     def position(self) -> int: ...
 
-    def apply(self, events: Sequence[LoggedEvent]) -> None: ...
+    def apply(
+        self, events: Sequence[LoggedEvent], readable: Callable[[], None] = lambda: None
+    ) -> None: ...
 
 
 class ClickHouseStore:
@@ -54,7 +58,9 @@ class ClickHouseStore:
         )
         return int(result.result_rows[0][0] or 0)
 
-    def apply(self, events: Sequence[LoggedEvent]) -> None:
+    def apply(
+        self, events: Sequence[LoggedEvent], readable: Callable[[], None] = lambda: None
+    ) -> None:
         """Events (their views fold spans, keyset order and summaries), then the tracking row."""
         if not events:
             return
@@ -66,6 +72,8 @@ class ClickHouseStore:
             column_oriented=True,
             settings=ONE_BLOCK,
         )
+        # The insert returned after every view wrote its part: reads see the batch already.
+        readable()
         self._track(events[-1].position)
 
     def _track(self, position: int) -> None:

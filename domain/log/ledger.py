@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar, cast
 from uuid import UUID
@@ -32,13 +33,65 @@ _EVENT_TOPICS = sorted(EVENT_NAMES)
 
 # A group commit takes waiting appends up to this many events into one transaction.
 GROUP_COMMIT_EVENTS = 10_000
+# How many of its own newest records the ledger keeps in memory for `read` (about 1 KB an
+# event): more than the projection runner's batch, so a runner that keeps up never reads back.
+TAIL_RECORDS = 10_000
+
+
+# What a received event's LoggedEvent holds besides the position its commit gives it: a plain
+# tuple, since ingest builds one per event.
+_Received = tuple[UUID, UUID, str, datetime, bytes]
 
 
 @dataclass(slots=True)
 class _PendingAppend:
     stored: list[StoredEvent]
+    # Per stored event, what `read` would return for it; None for an aggregate's event.
+    received: list[_Received | None] = field(default_factory=list)
     positions: list[int | None] | None = None
     error: BaseException | None = None
+
+
+class _Tail:
+    """The newest records this ledger committed, by position: `read` answers from here when
+    they are every record after the position asked for, up to the log's end, instead of
+    reading back and decoding what it has just written (the projection runner's every batch).
+
+    Only this process's commits are here. A record another process or connection committed is
+    a hole in the positions, and so is a position PostgreSQL's sequence gave to a transaction
+    that rolled back: either way `read` goes to the database. An aggregate's event is kept as
+    None, a position `read` skips, so the runtime's records don't break the run.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._records: OrderedDict[int, _Received | None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, group: Sequence[_PendingAppend]) -> None:
+        with self._lock:
+            for pending in group:
+                assert pending.positions is not None
+                for position, received in zip(pending.positions, pending.received, strict=True):
+                    if position is not None:
+                        self._records[position] = received
+            while len(self._records) > self._capacity:
+                self._records.popitem(last=False)
+
+    def read(self, after: int, limit: int, end: int) -> list[LoggedEvent] | None:
+        """The events of positions after..end, up to `limit` of them; None unless every one
+        of those positions is here."""
+        events: list[LoggedEvent] = []
+        position = after
+        with self._lock:
+            while position < end and len(events) < limit:
+                position += 1
+                if position not in self._records:
+                    return None
+                received = self._records[position]
+                if received is not None:
+                    events.append(LoggedEvent(position, *received))
+        return events
 
 
 class Ledger(Application[UUID]):
@@ -51,7 +104,9 @@ class Ledger(Application[UUID]):
 
     name: ClassVar[str] = "Runledger"  # type: ignore[misc]
 
-    def __init__(self, env: Mapping[str, str]) -> None:
+    def __init__(self, env: Mapping[str, str], *, tail_records: int = TAIL_RECORDS) -> None:
+        """`tail_records`: how many of its newest commits it keeps for `read` (0: none, as on a
+        replica whose projector runs elsewhere: nothing in its process reads the log's end)."""
         module = env.get("PERSISTENCE_MODULE", SQLITE_MODULE)
         if module not in _RECORDERS:
             raise ValueError(
@@ -65,6 +120,7 @@ class Ledger(Application[UUID]):
         self._write_lock = threading.Lock()
         self._queue_lock = threading.Lock()
         self._queue: list[_PendingAppend] = []
+        self._tail = _Tail(tail_records) if tail_records else None
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
         """Only the mapping given: the composition root reads the environment, nobody else.
@@ -99,7 +155,12 @@ class Ledger(Application[UUID]):
             for envelope in envelopes
         ]
         saved = [self.mapper.to_stored_event(e) for a in also_save for e in a.collect_events()]
-        committed = self._group_commit(stored + saved) if stored or saved else []
+        received: list[_Received | None] = [None] * (len(stored) + len(saved))
+        if self._tail is not None:
+            received[: len(stored)] = [
+                (workspace_id, e.execution_id, e.name.value, received_at, e.raw) for e in envelopes
+            ]
+        committed = self._group_commit(stored + saved, received) if stored or saved else []
         positions = committed[: len(stored)]
         if any(p is None for p in committed[len(stored) :]):
             raise IntegrityError("an aggregate event's version was already recorded")
@@ -110,7 +171,9 @@ class Ledger(Application[UUID]):
             positions=positions, log_position=max(new) if new else self.max_position()
         )
 
-    def _group_commit(self, stored: list[StoredEvent]) -> list[int | None]:
+    def _group_commit(
+        self, stored: list[StoredEvent], received: list[_Received | None]
+    ) -> list[int | None]:
         """Insert, sharing one transaction with the appends waiting at the same time.
 
         The log has one writer at a time anyway (SQLite's lock, PostgreSQL's table lock), so
@@ -119,7 +182,7 @@ class Ledger(Application[UUID]):
         request times out waiting for a pooled writer connection. Every request still returns
         only after its own events committed, and a failed commit fails all of its group.
         """
-        mine = _PendingAppend(stored)
+        mine = _PendingAppend(stored, received)
         with self._queue_lock:
             self._queue.append(mine)
         with self._write_lock:
@@ -150,9 +213,16 @@ class Ledger(Application[UUID]):
         for pending in group:
             pending.positions = positions[offset : offset + len(pending.stored)]
             offset += len(pending.stored)
+        # Still under the write lock: the tail learns commits in their order.
+        if self._tail is not None:
+            self._tail.add(group)
 
     def read(self, after: int, limit: int) -> list[LoggedEvent]:
         """Received events after `after`, in log order (the key aggregates' events are skipped)."""
+        if self._tail is not None:
+            recent = self._tail.read(after, limit, self.max_position())
+            if recent is not None:
+                return recent
         notifications = self.recorder.select_notifications(
             start=after, limit=limit, topics=_EVENT_TOPICS, inclusive_of_start=False
         )

@@ -24,7 +24,7 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state) "
             "SELECT originator_id, originator_version, topic, state "
             "FROM unnest(%s::{schema}.{stored_event_type}[]) "
-            "ON CONFLICT DO NOTHING RETURNING originator_id, notification_id"
+            "ON CONFLICT DO NOTHING RETURNING originator_id, originator_version, notification_id"
         ).format(
             schema=Identifier(self.datastore.schema),
             table=Identifier(self.events_table_name),
@@ -47,9 +47,12 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
                 cursor.execute(statement, prepare=True)
             self._notify_channel(cursor)
             cursor.execute(self._insert_new_statement, (rows,), prepare=True)
+            # Keyed by stream and version: an aggregate saved beside the events may bring two
+            # versions of one stream in the same call.
             inserted = {
-                row["originator_id"]: int(row["notification_id"]) for row in cursor.fetchall()
+                (row["originator_id"], row["originator_version"]): int(row["notification_id"])
+                for row in cursor.fetchall()
             }
         # pop: when one call holds the same key twice (a group commit of two requests), only
         # the first is new; the second is a duplicate, as it would be in a later call.
-        return [inserted.pop(e.originator_id, None) for e in stored_events]
+        return [inserted.pop((e.originator_id, e.originator_version), None) for e in stored_events]

@@ -226,8 +226,11 @@ def test_a_crash_between_data_and_tracking_changes_no_answer(
 
     ProjectionRunner(ledger, ClickHouseStore(crashed), batch_size=60).run_once()  # one clean batch
     tracked = ClickHouseStore(crashed).position()
+    crashing = ProjectionRunner(ledger, CrashBeforeTracking(crashed), batch_size=60)
     with pytest.raises(Crash):
-        ProjectionRunner(ledger, CrashBeforeTracking(crashed), batch_size=60).run_once()
+        crashing.run_once()
+    # Readers in the process saw the batch as soon as its data was in, before its tracking row.
+    assert crashing.visible_position == ledger.read(after=tracked, limit=60)[-1].position
     # The second batch's data is in, its tracking row is not: a restart resumes before it.
     assert ClickHouseStore(crashed).position() == tracked
     resumed = ProjectionRunner(ledger, ClickHouseStore(crashed), batch_size=60)
