@@ -58,9 +58,10 @@ class _Tail:
     reading back and decoding what it has just written (the projection runner's every batch).
 
     Only this process's commits are here. A record another process or connection committed is
-    a hole in the positions, and so is a position PostgreSQL's sequence gave to a transaction
-    that rolled back: either way `read` goes to the database. An aggregate's event is kept as
-    None, a position `read` skips, so the runtime's records don't break the run.
+    a hole in the positions, and so is a position PostgreSQL's sequence gave away unused (to a
+    transaction that rolled back, or to a duplicate that `ON CONFLICT DO NOTHING` skipped):
+    either way `read` goes to the database. An aggregate's event is kept as None, a position
+    `read` skips, so the runtime's records don't break the run.
     """
 
     def __init__(self, capacity: int) -> None:
