@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar, cast
 from uuid import UUID
@@ -47,7 +47,7 @@ _Received = tuple[UUID, UUID, str, datetime, bytes]
 class _PendingAppend:
     stored: list[StoredEvent]
     # Per stored event, what `read` would return for it; None for an aggregate's event.
-    received: list[_Received | None] = field(default_factory=list)
+    received: list[_Received | None]
     positions: list[int | None] | None = None
     error: BaseException | None = None
 
