@@ -57,7 +57,7 @@ class LiveProjections:
             old_runner = getattr(self, "runner", None)
             old_clients = self._clients
             self.runner, self.queries = runner, queries
-            self.details = ExecutionDetails(reader, queries)
+            self.details = ExecutionDetails(reader)
             self.reader = reader
             self.database, self._clients = database, [writer, reader]
         if old_runner is not None:

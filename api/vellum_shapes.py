@@ -11,6 +11,10 @@ from domain.runs import Run
 from projections.detail import DetailPage, SpanView
 from runtime.values import typed_outputs
 
+DETAIL_JSON_OPTIONS = orjson.OPT_UTC_Z
+"""How a detail body is dumped: its spans' ids and timestamps are left for orjson to write
+(in C, a page of 1,000 spans has 4,000 of them), as `_iso` would: RFC 3339 with a `Z`."""
+
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value is not None else None
@@ -28,7 +32,8 @@ def vellum_values(raw: str) -> list[dict[str, Any]]:
 
 
 def span_json(span: SpanView) -> dict[str, Any]:
-    """A `WorkflowExecutionSpan` or `NodeExecutionSpan`.
+    """A `WorkflowExecutionSpan` or `NodeExecutionSpan`, for `orjson.dumps` with
+    `DETAIL_JSON_OPTIONS`.
 
     Vellum's models require `end_ts` even for a span still running; such a span carries the
     time of its latest event there, and Runledger's `status` field says RUNNING.
@@ -37,10 +42,10 @@ def span_json(span: SpanView) -> dict[str, Any]:
     start = span.start_ts or span.first_ts
     return {
         "name": span.kind,
-        "span_id": str(span.span_id),
-        "parent_span_id": str(span.parent_span_id) if span.parent_span_id else None,
-        "start_ts": _iso(start),
-        "end_ts": _iso(span.end_ts or span.last_ts or start),
+        "span_id": span.span_id,
+        "parent_span_id": span.parent_span_id,
+        "start_ts": start,
+        "end_ts": span.end_ts or span.last_ts or start,
         "status": span.status,
         "attributes": {"label": span.label, id_field: span.definition_id},
         "events": [orjson.Fragment(event) for event in span.events],

@@ -28,7 +28,7 @@ from projections.clickhouse import connect
 from projections.migrations import apply_migrations
 from projections.store import ClickHouseStore
 
-VIEWS = ("span_detail_mv", "executions_mv", "span_usage_mv")
+VIEWS = ("span_detail_mv", "executions_header_mv", "span_usage_mv")
 CONFIGURATIONS: dict[str, tuple[str, ...]] = {
     "every view": (),
     **{f"without {view}": (view,) for view in VIEWS},

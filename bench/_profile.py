@@ -44,7 +44,6 @@ from domain.log.ledger import SQLITE_MODULE, Ledger
 from projections.clickhouse import connect
 from projections.detail import ExecutionDetails
 from projections.migrations import apply_migrations
-from projections.queries import ExecutionQueries
 from projections.store import ClickHouseStore
 
 _FRAME = re.compile(r"^(?P<function>.*?) \((?P<file>[^()]*?)(?::\d+)?\)$")
@@ -178,7 +177,7 @@ def _detail(out: Path, spans: int) -> None:
         made = wide_execution(workspace_id, spans, 0, datetime.now(UTC))
         for start in range(0, len(made.events), 5000):
             ClickHouseStore(writer).apply(made.events[start : start + 5000])
-        details = ExecutionDetails(reader, ExecutionQueries(reader))
+        details = ExecutionDetails(reader)
         with recording(os.getpid(), out):
             started = time.perf_counter()
             pages = 0

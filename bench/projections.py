@@ -389,7 +389,7 @@ def measure_detail(url: str, env: Env, sizes: Sizes) -> dict[str, Any]:
         walk_order = _span_order(reader, workspace_id, walk_id)
         walk_depth = int(DEPTH * len(walk_order))
         walk_cursor = walk_order[walk_depth - 1]
-        details = ExecutionDetails(reader, ExecutionQueries(reader))
+        details = ExecutionDetails(reader)
         first = details.page(workspace_id, deep_id, None, PAGE_SPANS)
         deep = details.page(workspace_id, deep_id, cursor, PAGE_SPANS)
         walk_deep = details.page(workspace_id, walk_id, walk_cursor, PAGE_SPANS)

@@ -22,11 +22,12 @@ from clickhouse_connect.driver.client import Client
 from domain.errors import ExecutionNotFound, InvalidCursor
 from domain.usage import USAGE_COUNT_FIELDS
 from projections.clickhouse import query_text
-from projections.queries import ExecutionQueries, ExecutionStatusView, utc
+from projections.queries import ExecutionStatusView, status_view
 
 _POSITION = query_text("span_position")
 _SPANS = query_text("span_detail")
-_ROOT = query_text("execution_root")
+_HEADER = query_text("execution_header")
+_BYTES: dict[str, str | dict[str, str]] = {"events": "bytes"}
 # An `after` no position passes: a read of the span at `root_position` alone.
 _NO_PAGE = (1 << 64) - 1
 
@@ -69,18 +70,19 @@ class DetailPage:
 class ExecutionDetails:
     """Reads detail pages; give it a client of its own."""
 
-    def __init__(self, client: Client, queries: ExecutionQueries) -> None:
+    def __init__(self, client: Client) -> None:
         self._client = client
-        self._queries = queries
 
     def page(
         self, workspace_id: UUID, execution_id: UUID, prev_span_id: UUID | None, limit: int
     ) -> DetailPage:
         """The spans after `prev_span_id` (exclusive), at most `limit` of them."""
-        summary = self._queries.status(workspace_id, execution_id)
+        ids = {"workspace_id": workspace_id, "execution_id": execution_id}
+        result = self._client.query(_HEADER, parameters=ids)
+        header = dict(zip(result.column_names, result.result_rows[0], strict=True))
+        summary = status_view(execution_id, header)
         if summary is None:
             raise ExecutionNotFound(execution_id)
-        ids = {"workspace_id": workspace_id, "execution_id": execution_id}
         after = 0
         if prev_span_id is not None:
             found = self._position(ids, prev_span_id)
@@ -89,8 +91,7 @@ class ExecutionDetails:
                     "prev_span_id", f"{prev_span_id} is not a span of execution {execution_id}"
                 )
             after = found
-        parent_context, state, usage_rows = self._client.query(_ROOT, parameters=ids).result_rows[0]
-        usage: dict[UUID, str] = dict(usage_rows)
+        usage: dict[UUID, str] = dict(header["usage_rows"])
         # One row more than the page tells whether there is more; one more again makes room
         # for the root's row when it sits before the cursor.
         rows = self._spans(ids, after, summary.first_position, limit + 2, usage)
@@ -101,8 +102,8 @@ class ExecutionDetails:
         return DetailPage(
             summary=summary,
             root=root,
-            parent_context=parent_context,
-            state=state,
+            parent_context=header["parent_context"],
+            state=header["state"],
             spans=spans[:limit],
             has_more=len(spans) > limit,
             usage_total=usage_total(usage.values()),
@@ -135,29 +136,47 @@ class ExecutionDetails:
         """(keyset position, span) in keyset order: those after `after` and the one at
         `root_position`, `limit` at most."""
         parameters = {**ids, "after": after, "root_position": root_position, "limit": limit}
-        result = self._client.query(_SPANS, parameters=parameters)
+        # Payloads stay the bytes ClickHouse holds (no decode, no encode: they go out as JSON
+        # fragments), and timestamps come zone-aware: no per-value work here.
+        result = self._client.query(
+            _SPANS, parameters=parameters, column_formats=_BYTES, tz_mode="aware"
+        )
         views = []
-        for values in result.result_rows:
-            row = dict(zip(result.column_names, values, strict=True))
-            payloads = row["payloads"]
+        for (  # span_detail.sql's columns, in its order
+            position,
+            span_id,
+            kind,
+            parent_span_id,
+            label,
+            definition_id,
+            start_ts,
+            end_ts,
+            status,
+            inputs,
+            outputs,
+            error,
+            events,
+            first_ts,
+            last_ts,
+        ) in result.result_rows:
             view = SpanView(
-                span_id=row["span_id"],
-                kind=row["kind"],
-                parent_span_id=row["parent_span_id"],
-                label=row["label"],
-                definition_id=row["definition_id"],
-                start_ts=utc(row["start_ts"]),
-                end_ts=utc(row["end_ts"]),
-                status=row["status"] or "RUNNING",
-                inputs=row["inputs"],
-                outputs=row["outputs"],
-                error=row["error"],
-                events=[p if isinstance(p, bytes) else p.encode() for _, _, p in payloads],
-                first_ts=utc(min((ts for _, ts, _ in payloads), default=None)),
-                last_ts=utc(max((ts for _, ts, _ in payloads), default=None)),
-                usage_result=usage.get(row["span_id"]),
+                span_id=span_id,
+                kind=kind,
+                parent_span_id=parent_span_id,
+                label=label,
+                definition_id=definition_id,
+                start_ts=start_ts,
+                end_ts=end_ts,
+                status=status or "RUNNING",
+                inputs=inputs,
+                outputs=outputs,
+                error=error,
+                events=events,
+                first_ts=first_ts,
+                last_ts=last_ts,
+                usage_result=usage.get(span_id),
             )
-            views.append((int(row["span_position"]), view))
+            views.append((int(position), view))
         return views
 
 

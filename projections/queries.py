@@ -52,17 +52,23 @@ class ExecutionQueries:
             _STATUS, parameters={"workspace_id": workspace_id, "execution_id": execution_id}
         )
         row = dict(zip(result.column_names, result.result_rows[0], strict=True))
-        if not row["row_count"]:
-            return None
-        outcome_status, outputs, error = row["outcome"]
-        outcome = ExecutionStatus(outcome_status) if outcome_status else None
-        return ExecutionStatusView(
-            execution_id=execution_id,
-            status=status_of(outcome, bool(row["streamed"]), ran=True),
-            outputs=_json(outputs) if outcome is ExecutionStatus.FULFILLED else None,
-            error=_json(error) if outcome is ExecutionStatus.REJECTED else None,
-            started_at=utc(row["started_at"]),
-            last_event_at=utc(row["last_event_at"]),
-            has_conflicting_outcomes=row["outcome_status_count"] > 1,
-            first_position=int(row["first_position"]),
-        )
+        return status_view(execution_id, row)
+
+
+def status_view(execution_id: UUID, row: dict[str, Any]) -> ExecutionStatusView | None:
+    """The status summary in a row with execution_status.sql's columns (others are ignored);
+    None when its `row_count` says the execution is unknown."""
+    if not row["row_count"]:
+        return None
+    outcome_status, outputs, error = row["outcome"]
+    outcome = ExecutionStatus(outcome_status) if outcome_status else None
+    return ExecutionStatusView(
+        execution_id=execution_id,
+        status=status_of(outcome, bool(row["streamed"]), ran=True),
+        outputs=_json(outputs) if outcome is ExecutionStatus.FULFILLED else None,
+        error=_json(error) if outcome is ExecutionStatus.REJECTED else None,
+        started_at=utc(row["started_at"]),
+        last_event_at=utc(row["last_event_at"]),
+        has_conflicting_outcomes=row["outcome_status_count"] > 1,
+        first_position=int(row["first_position"]),
+    )

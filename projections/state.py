@@ -30,18 +30,18 @@ def execution_state(client: Client, workspace_id: UUID, execution_id: UUID) -> R
         _STATE, parameters={"workspace_id": workspace_id, "execution_id": execution_id}
     )
     row = dict(zip(result.column_names, result.result_rows[0], strict=True))
-    if not row["snapshot_count"]:
+    timestamp = utc(row["snapshot_at"])
+    if timestamp is None:
         return None
-    state = orjson.loads(row["snapshot_state"]) if row["snapshot_state"] else {}
+    raw_state, trace_id = row["snapshot"]
+    state = orjson.loads(raw_state) if raw_state else {}
     raw_links = row["initiated_links"]
     links = orjson.loads(raw_links) if raw_links and raw_links != "null" else []
     previous_trace, previous_span = _link(links, "PREVIOUS_SPAN")
     root_trace, root_span = _link(links, "ROOT_SPAN")
-    timestamp = utc(row["snapshot_at"])
-    assert timestamp is not None
     return ResolvedState(
         span_id=execution_id,
-        trace_id=row["snapshot_trace_id"],
+        trace_id=trace_id,
         timestamp=timestamp,
         state=state if isinstance(state, dict) else {"value": state},
         previous_trace_id=previous_trace,

@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from api.auth import require_workspace
 from api.errors import ApiError
-from api.vellum_shapes import detail_json, pending_detail_json
+from api.vellum_shapes import DETAIL_JSON_OPTIONS, detail_json, pending_detail_json
 from domain.actuals import ActualsLog
 from domain.errors import ExecutionNotFound, InvalidCursor
 from domain.lifecycle import ExecutionStatus
@@ -175,7 +175,7 @@ async def execution_detail(request: Request) -> Response:
         raise ExecutionNotFound(execution_id)
     body = detail_json(str(execution_id), page)
     await _add_actuals(request, body, workspace.id, execution_id)
-    return Response(orjson.dumps(body), media_type="application/json")
+    return Response(orjson.dumps(body, option=DETAIL_JSON_OPTIONS), media_type="application/json")
 
 
 routes = [

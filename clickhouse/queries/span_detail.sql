@@ -3,7 +3,10 @@
 -- log position). GROUP BY is the table's sort key, so with optimize_aggregation_in_order
 -- ClickHouse folds the rows as it reads them in order and stops at the LIMIT: a page costs the
 -- same at any depth of any execution, with no statement of its own for the page's keys.
--- `payloads` holds each event once as (log position, timestamp, payload), sorted into log order.
+-- Each span's events come as their payloads alone, in log order, with the first and last
+-- timestamps among them (NULL when it has none): the reader takes them as they are, with no
+-- per-event work of its own (a page of 1,000 spans holds about 3,000 events).
+WITH arraySort(groupUniqArrayMerge(payloads)) AS ordered
 SELECT
     span_position,
     span_id,
@@ -17,7 +20,9 @@ SELECT
     argMinMerge(inputs) AS inputs,
     argMinMerge(outputs) AS outputs,
     argMinMerge(error) AS error,
-    arraySort(groupUniqArrayMerge(payloads)) AS payloads
+    arrayMap(event -> event.3, ordered) AS events,
+    if(empty(ordered), NULL, arrayMin(event -> event.2, ordered)) AS first_ts,
+    if(empty(ordered), NULL, arrayMax(event -> event.2, ordered)) AS last_ts
 FROM span_detail
 WHERE workspace_id = {workspace_id:UUID} AND execution_id = {execution_id:UUID}
   AND (span_position > {after:UInt64} OR span_position = {root_position:UInt64})

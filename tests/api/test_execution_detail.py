@@ -155,6 +155,34 @@ def test_paging_while_spans_keep_arriving_out_of_order_loses_and_repeats_nothing
     assert Counter(seen) == Counter({e["span_id"] for e in events})
 
 
+def test_span_ids_and_times_are_written_as_the_header_writes_them(server: RunningServer) -> None:
+    execution_id, node = str(uuid.uuid4()), str(uuid.uuid4())
+    node_started = node_event("initiated", execution_id, node, 5)
+    node_started["timestamp"] = "2026-11-23T12:00:00.000007Z"  # microseconds are kept
+    events = [
+        workflow_event("initiated", execution_id, 0),
+        node_started,
+        node_event("fulfilled", execution_id, node, 1500),
+        workflow_event("fulfilled", execution_id, 2000),
+    ]
+    position = post_events(server, events)
+    response = httpx.get(
+        f"{server.base_url}/v1/workflow-executions/{execution_id}/detail",
+        params={"min_log_position": position},
+        headers=server.headers(),
+    )
+    body = response.json()
+    spans = {span["span_id"]: span for span in body["spans"]}
+    assert body["start"] == "2026-11-23T12:00:00Z"
+    assert body["end"] == "2026-11-23T12:00:02Z"
+    assert spans[execution_id]["start_ts"] == body["start"]
+    assert spans[execution_id]["end_ts"] == body["end"]
+    assert spans[execution_id]["parent_span_id"] is None
+    assert spans[node]["parent_span_id"] == execution_id
+    assert spans[node]["start_ts"] == "2026-11-23T12:00:00.000007Z"
+    assert spans[node]["end_ts"] == "2026-11-23T12:00:01.500000Z"
+
+
 @pytest.mark.parametrize(
     ("query", "field"),
     [

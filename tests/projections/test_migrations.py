@@ -18,6 +18,7 @@ from projections.detail import ExecutionDetails, SpanView
 from projections.migrations import apply_migrations, migrations
 from projections.queries import ExecutionQueries
 from projections.runner import ProjectionRunner
+from projections.state import execution_state
 from projections.store import ClickHouseStore
 from tests.events import execution, node_event, workflow_event
 
@@ -35,10 +36,17 @@ def test_migrations_apply_once_and_record_themselves(clickhouse: Client) -> None
         "span_detail",
         "span_detail_mv",
         "executions",
-        "executions_mv",
+        "executions_header_mv",
         "tracking",
     } <= tables
-    replaced = {"execution_summary", "spans", "spans_mv", "span_order", "span_order_mv"}
+    replaced = {
+        "execution_summary",
+        "executions_mv",
+        "spans",
+        "spans_mv",
+        "span_order",
+        "span_order_mv",
+    }
     assert not (replaced | {"span_detail_upgrade_mv"}) & tables
     recorded = clickhouse.query(
         "SELECT version FROM schema_migrations FINAL ORDER BY version"
@@ -111,7 +119,7 @@ def test_executions_projected_before_the_summary_moved_keep_their_status(
 
 def _walk(client: Client, workspace: uuid.UUID, execution_id: uuid.UUID) -> list[object]:
     """Every page of span_limit 2 of the execution, as the detail shows it."""
-    details = ExecutionDetails(client, ExecutionQueries(client))
+    details = ExecutionDetails(client)
     shown: list[object] = []
     cursor = None
     while True:
@@ -141,7 +149,7 @@ def test_spans_projected_before_span_detail_keep_their_detail(
     _migrate_through(clickhouse, 8, tmp_path)
     ProjectionRunner(ledger, ClickHouseStore(clickhouse)).catch_up()
 
-    assert apply_migrations(clickhouse) == [9, 10]
+    assert apply_migrations(clickhouse) == [9, 10, 11]
 
     tables = {row[0] for row in clickhouse.query("SHOW TABLES").result_rows}
     assert not {"spans", "spans_mv", "span_order", "span_order_mv"} & tables
@@ -163,6 +171,69 @@ def test_spans_projected_before_span_detail_keep_their_detail(
         assert upgraded == _walk(fresh, workspace, uuid.UUID(execution_id))
         late = [s for s in upgraded if isinstance(s, SpanView) and str(s.span_id) == late_span]
         assert [(s.status, len(s.events)) for s in late] == [("FULFILLED", 2)]
+    finally:
+        fresh.command("DROP DATABASE IF EXISTS {d:Identifier}", parameters={"d": fresh.database})
+        fresh.close()
+    ledger.close()
+
+
+def _snapshot(execution_id: str, offset_ms: int, step: int) -> dict[str, object]:
+    event = workflow_event("snapshotted", execution_id, offset_ms)
+    event["body"] = {**event["body"], "state": {"step": step}}
+    return event
+
+
+def test_executions_projected_before_the_header_moved_keep_their_header_and_state(
+    clickhouse: Client, clickhouse_url: str, tmp_path: Path
+) -> None:
+    # Projected by a release before 0011, whose detail header and state read the root span's
+    # events: 0011 folds them into `executions`. The header, the state and the pages must be
+    # the ones a database projected from scratch shows, before and after more snapshots.
+    workspace = uuid.uuid4()
+    run = execution(node_count=3)
+    execution_id = run[0]["span_id"]
+    run[0]["links"] = [
+        {
+            "type": "PREVIOUS_SPAN",
+            "trace_id": str(uuid.uuid4()),
+            "span_context": {"span_id": str(uuid.uuid4())},
+        }
+    ]
+    # Two snapshots at one timestamp: the later log position wins.
+    snapshots = [_snapshot(execution_id, 3, 1), _snapshot(execution_id, 7, 2)]
+    snapshots.append(_snapshot(execution_id, 7, 3))
+    ledger = Ledger({"SQLITE_DBNAME": str(tmp_path / "log.sqlite")})
+    body = orjson.dumps([*run[:-1], *snapshots, run[-1]])
+    ledger.append(workspace, validate_batch(split_body(body, max_events=100)).envelopes, NOW)
+    _migrate_through(clickhouse, 10, tmp_path)
+    ProjectionRunner(ledger, ClickHouseStore(clickhouse)).catch_up()
+    run_id = uuid.UUID(execution_id)
+
+    assert apply_migrations(clickhouse) == [11]
+
+    fresh = connect(clickhouse_url, f"{clickhouse.database}_fresh")
+    try:
+        apply_migrations(fresh)
+        ProjectionRunner(ledger, ClickHouseStore(fresh)).catch_up()
+        upgraded = execution_state(clickhouse, workspace, run_id)
+        assert upgraded is not None
+        assert upgraded == execution_state(fresh, workspace, run_id)
+        assert upgraded.state == {"step": 3}
+        assert str(upgraded.trace_id) == snapshots[-1]["trace_id"]
+        assert str(upgraded.previous_span_id) == run[0]["links"][0]["span_context"]["span_id"]
+        assert _walk(clickhouse, workspace, run_id) == _walk(fresh, workspace, run_id)
+        page = ExecutionDetails(clickhouse).page(workspace, run_id, None, 10)
+        assert orjson.loads(page.state) == {"step": 3}
+        assert orjson.loads(page.parent_context) == run[0]["parent"]
+        # The upgraded table keeps folding what the projection writes next.
+        newer = validate_batch(split_body(orjson.dumps([_snapshot(execution_id, 9, 4)]), 1))
+        ledger.append(workspace, newer.envelopes, NOW)
+        for client in (clickhouse, fresh):
+            ProjectionRunner(ledger, ClickHouseStore(client)).catch_up()
+            state = execution_state(client, workspace, run_id)
+            assert state is not None
+            assert state.state == {"step": 4}
+        assert _walk(clickhouse, workspace, run_id) == _walk(fresh, workspace, run_id)
     finally:
         fresh.command("DROP DATABASE IF EXISTS {d:Identifier}", parameters={"d": fresh.database})
         fresh.close()

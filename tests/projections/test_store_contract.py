@@ -114,7 +114,7 @@ def _database(clickhouse_url: str, clients: list[Client]) -> Client:
 def _answers(client: Client, roots: list[uuid.UUID], ordered: bool = True) -> dict[str, Any]:
     """Every status and every detail page (walked with a small span_limit) of the executions."""
     queries = ExecutionQueries(client)
-    details = ExecutionDetails(client, queries)
+    details = ExecutionDetails(client)
     answers: dict[str, Any] = {}
     for root in roots:
         status = queries.status(WORKSPACE, root)
