@@ -4,15 +4,18 @@
 readers at it; the live runner continues from the new generation's tracking row, so events
 that arrived during the replay are applied exactly once there too.
 `verify` folds the log afresh with domain.lifecycle and compares every execution's status, span
-count and each span's usage with what the projections answer.
+count, each span's usage, and its root span's parent context and newest state with what the
+projections answer.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import orjson
@@ -25,7 +28,7 @@ from domain.vocabulary import EventName
 from projections.clickhouse import connect, query_text
 from projections.generations import Generations
 from projections.migrations import apply_migrations
-from projections.queries import ExecutionQueries
+from projections.queries import status_view
 from projections.runner import ProjectionRunner
 from projections.store import ClickHouseStore
 
@@ -37,6 +40,8 @@ UsageRank = tuple[datetime, int, int]  # timestamp, then the event id in uuid_or
 """A terminal node event's (timestamp, event id) in ClickHouse's order: the earliest counts."""
 
 _USAGE_EVENTS = frozenset({EventName.NODE_FULFILLED, EventName.NODE_REJECTED})
+_HEADER = query_text("execution_header")
+SnapshotRank = tuple[datetime, int]  # timestamp, then log position: the newest counts
 
 
 def replay(log_: EventLog, url: str, base: str, progress: Progress, batch_size: int = 5000) -> str:
@@ -81,6 +86,7 @@ def verify(
     # Each span's first position: the log is read in order, so the first one seen.
     spans: dict[ExecutionKey, dict[UUID, int]] = defaultdict(dict)
     usages: dict[ExecutionKey, dict[UUID, tuple[UsageRank, Json]]] = defaultdict(dict)
+    headers = _HeaderFold()
     report = VerifyReport()
     position = 0
     while position < head and (events := log_.read(after=position, limit=batch_size)):
@@ -97,17 +103,21 @@ def verify(
             spans[key].setdefault(envelope.span_id, event.position)
             if envelope.name in _USAGE_EVENTS:
                 _fold_usage(usages[key], envelope, parsed)
+            if envelope.span_id == event.execution_id:
+                headers.add(key, envelope, event.position, parsed)
             report.events_count += 1
         position = events[-1].position
         progress(min(position, head), head)
-    queries = ExecutionQueries(client)
     span_positions = _span_positions(client, head)
     span_usages = _span_usages(client)
     changed = _changed_since(client, head)
     for key, summary in summaries.items():
         workspace_id, execution_id = key
         report.executions_count += 1
-        view = queries.status(workspace_id, execution_id)
+        ids = {"workspace_id": workspace_id, "execution_id": execution_id}
+        result = client.query(_HEADER, parameters=ids)
+        header = dict(zip(result.column_names, result.result_rows[0], strict=True))
+        view = status_view(execution_id, header)
         name = f"execution {execution_id} (workspace {workspace_id})"
         if view is None:
             report.differences.append(f"{name}: missing from the projections")
@@ -121,6 +131,7 @@ def verify(
             )
         if view.has_conflicting_outcomes != summary.has_conflicting_outcomes:
             report.differences.append(f"{name}: conflicting outcomes flagged differently")
+        report.differences += headers.differences(name, key, header)
         logged_usage = {span: usage for span, (_, usage) in usages[key].items()}
         projected_usage = span_usages.get(key, {})
         differing = [
@@ -169,6 +180,60 @@ def _fold_usage(
     held = usages.get(envelope.span_id)
     if held is None or rank < held[0]:
         usages[envelope.span_id] = (rank, usage)
+
+
+class _HeaderFold:
+    """The root span's header as `executions` folds it (0011_execution_header): its initiated
+    event's parent, the first in log order, and its newest snapshot's state by (timestamp, log
+    position), kept as a digest (states can be large, and executions many)."""
+
+    def __init__(self) -> None:
+        self._parents: dict[ExecutionKey, Json] = {}
+        self._snapshots: dict[ExecutionKey, tuple[SnapshotRank, bytes]] = {}
+
+    def add(self, key: ExecutionKey, envelope: Envelope, position: int, parsed: Json) -> None:
+        """Fold one event of the root span."""
+        if envelope.name == EventName.WORKFLOW_INITIATED:
+            self._parents.setdefault(key, parsed.get("parent"))
+        elif envelope.name == EventName.WORKFLOW_SNAPSHOTTED:
+            rank = (envelope.timestamp, position)
+            held = self._snapshots.get(key)
+            if held is None or rank > held[0]:
+                body = parsed.get("body")
+                state = body.get("state") if isinstance(body, dict) else None
+                self._snapshots[key] = (rank, _digest(state))
+
+    def differences(self, name: str, key: ExecutionKey, header: dict[str, Any]) -> list[str]:
+        """What the projected header (execution_header.sql's row) says otherwise."""
+        differences = []
+        if _loads(header["parent_context"]) != self._parents.get(key):
+            differences.append(f"{name}: the root's parent context differs from the log's")
+        held = self._snapshots.get(key)
+        if _digest(_loads(header["state"])) != (held[1] if held else _digest(None)):
+            differences.append(f"{name}: the newest state differs from the log's")
+        return differences
+
+
+def _loads(raw: str) -> Json:
+    # Compared parsed: the projection keeps the JSON re-serialised (JSONExtractRaw), not as sent.
+    return orjson.loads(raw) if raw else None
+
+
+def _digest(value: Json) -> bytes:
+    """Equal for JSON values that are equal once parsed, whatever their text."""
+    return hashlib.blake2b(orjson.dumps(_canonical(value), option=orjson.OPT_SORT_KEYS)).digest()
+
+
+def _canonical(value: Json) -> Json:
+    # JSONExtractRaw writes an integral number without its fraction (1.0 as 1): the same
+    # value, which Python compares equal but orjson writes differently.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _canonical(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_canonical(item) for item in value]
+    return value
 
 
 def _span_positions(client: Client, head: int) -> dict[ExecutionKey, dict[UUID, list[int]]]:

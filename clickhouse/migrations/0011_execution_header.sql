@@ -3,7 +3,8 @@
 -- time. The detail header and `GET /v1/workflows/{id}/state` read `events` for these before:
 -- every snapshot of the root span on every read, and a big workflow has thousands of them, each
 -- with the whole state (NOTES.md), so a detail page's cost grew with the execution's snapshots.
--- Here they are aggregate states keyed by the execution, folded as the events arrive.
+-- Here they are aggregate states keyed by the execution, folded as the events arrive; the
+-- snapshot's holds a whole state, so it is compressed as payloads are (ZSTD).
 --
 -- The view is replaced as 0006 and 0010 replaced theirs: the new view (every column, the new
 -- ones too) is created before the old one is dropped, so every batch meets at least one, and
@@ -17,7 +18,8 @@ ALTER TABLE executions
     ADD COLUMN IF NOT EXISTS initiated AggregateFunction(argMin, Tuple(String, String), UInt64);
 
 ALTER TABLE executions
-    ADD COLUMN IF NOT EXISTS snapshot AggregateFunction(argMax, Tuple(String, UUID), Tuple(DateTime64(6, 'UTC'), UInt64));
+    ADD COLUMN IF NOT EXISTS snapshot AggregateFunction(argMax, Tuple(String, UUID), Tuple(DateTime64(6, 'UTC'), UInt64))
+        CODEC(ZSTD(3));
 
 ALTER TABLE executions
     ADD COLUMN IF NOT EXISTS snapshot_at SimpleAggregateFunction(max, Nullable(DateTime64(6, 'UTC')));

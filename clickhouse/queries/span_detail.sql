@@ -5,7 +5,8 @@
 -- same at any depth of any execution, with no statement of its own for the page's keys.
 -- Each span's events come as their payloads alone, in log order, with the first and last
 -- timestamps among them (NULL when it has none): the reader takes them as they are, with no
--- per-event work of its own (a page of 1,000 spans holds about 3,000 events).
+-- per-event work of its own (a page of 1,000 spans holds about 3,000 events). arrayReduce
+-- rather than arrayMin: older ClickHouse servers refuse arrayMin on DateTime64.
 WITH arraySort(groupUniqArrayMerge(payloads)) AS ordered
 SELECT
     span_position,
@@ -21,8 +22,8 @@ SELECT
     argMinMerge(outputs) AS outputs,
     argMinMerge(error) AS error,
     arrayMap(event -> event.3, ordered) AS events,
-    if(empty(ordered), NULL, arrayMin(event -> event.2, ordered)) AS first_ts,
-    if(empty(ordered), NULL, arrayMax(event -> event.2, ordered)) AS last_ts
+    if(empty(ordered), NULL, arrayReduce('min', arrayMap(event -> event.2, ordered))) AS first_ts,
+    if(empty(ordered), NULL, arrayReduce('max', arrayMap(event -> event.2, ordered))) AS last_ts
 FROM span_detail
 WHERE workspace_id = {workspace_id:UUID} AND execution_id = {execution_id:UUID}
   AND (span_position > {after:UInt64} OR span_position = {root_position:UInt64})
