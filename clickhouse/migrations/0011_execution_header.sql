@@ -12,8 +12,10 @@
 -- groupUniqArray of the same rows: a row written twice changes no answer). The backfill then
 -- folds the events projected before the upgrade into every column, for the same reason safe
 -- beside the view and safe to run again; it reads `events` in its sort order and folds one
--- execution at a time, so its memory stays flat however large the table. Only the root span's initiated and snapshotted
--- events are parsed for the new columns (`if` evaluates its branches lazily).
+-- execution at a time, so its memory stays flat however large the table. The new columns'
+-- JSON is extracted behind an `if` on the root span's initiated and snapshotted events;
+-- extracting from a batch's payloads is a small part of a batch's cost either way
+-- (bench/README.md: the view's batch cost beside the old view's).
 ALTER TABLE executions
     ADD COLUMN IF NOT EXISTS initiated AggregateFunction(argMin, Tuple(String, String), UInt64);
 
