@@ -109,7 +109,6 @@ def verify(
         position = events[-1].position
         progress(min(position, head), head)
     span_positions = _span_positions(client, head)
-    span_usages = _span_usages(client)
     changed = _changed_since(client, head)
     for key, summary in summaries.items():
         workspace_id, execution_id = key
@@ -133,7 +132,8 @@ def verify(
             report.differences.append(f"{name}: conflicting outcomes flagged differently")
         report.differences += headers.differences(name, key, header)
         logged_usage = {span: usage for span, (_, usage) in usages[key].items()}
-        projected_usage = span_usages.get(key, {})
+        # Compared parsed: the projection keeps the JSON re-serialised (JSONExtractRaw).
+        projected_usage = {span: orjson.loads(raw) for span, raw in header["usage_rows"]}
         differing = [
             span
             for span in logged_usage.keys() | projected_usage.keys()
@@ -252,11 +252,3 @@ def _span_positions(client: Client, head: int) -> dict[ExecutionKey, dict[UUID, 
 def _changed_since(client: Client, head: int) -> set[ExecutionKey]:
     rows = client.query(query_text("executions_changed_since"), parameters={"head": head})
     return {(ws, ex) for ws, ex in rows.result_rows}
-
-
-def _span_usages(client: Client) -> dict[ExecutionKey, dict[UUID, Json]]:
-    # Compared parsed: the projection keeps the JSON re-serialised (JSONExtractRaw), not as sent.
-    usages: dict[ExecutionKey, dict[UUID, Json]] = defaultdict(dict)
-    for ws, ex, span, raw in client.query(query_text("span_usages")).result_rows:
-        usages[(ws, ex)][span] = orjson.loads(raw)
-    return usages
