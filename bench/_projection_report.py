@@ -16,7 +16,7 @@ RATE_TITLES = {
 }
 COMPONENT_TITLES = {
     "log_read": "(part of the runner) log read alone",
-    "rows": "(part of the runner) row building alone",
+    "rows": "(part of the runner) encoding the rows alone",
 }
 Table = tuple[str, list[str], list[list[str]]]
 

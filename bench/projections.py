@@ -53,9 +53,9 @@ from projections.clickhouse import SQL_ROOT, connect, split_statements
 from projections.detail import ExecutionDetails
 from projections.migrations import apply_migrations
 from projections.queries import ExecutionQueries
-from projections.rows import EVENT_COLUMNS, EventRows, event_rows
+from projections.rows import EVENT_COLUMN_NAMES, event_block
 from projections.runner import ProjectionRunner
-from projections.store import ONE_BLOCK, ClickHouseStore
+from projections.store import ClickHouseStore
 
 PARTS = ("rate", "detail", "status", "lag")
 BATCH_SIZE = 5000  # the runner's default batch, and the raw insert's
@@ -165,7 +165,7 @@ def _time_runner(ledger: Ledger, client: Any) -> Timing:
     return Timing(applied, watch.seconds, watch.cpu_seconds)
 
 
-def _time_insert(rows: list[EventRows], client: Any, with_views: bool) -> Timing:
+def _time_insert(blocks: list[tuple[int, bytes]], client: Any, with_views: bool) -> Timing:
     if with_views:
         apply_migrations(client)
     else:
@@ -174,16 +174,10 @@ def _time_insert(rows: list[EventRows], client: Any, with_views: bool) -> Timing
         ):
             client.command(statement)
     with _frozen_heap(), _stopwatch() as watch:
-        for batch in rows:
-            # The store's own insert settings, so the two differ only in what the store adds.
-            client.insert(
-                "events",
-                batch.columns,
-                column_names=EVENT_COLUMNS,
-                column_oriented=True,
-                settings=ONE_BLOCK,
-            )
-    return Timing(sum(len(batch.columns[0]) for batch in rows), watch.seconds, watch.cpu_seconds)
+        for _, block in blocks:
+            # The store's own insert, so the two differ only in what the store adds.
+            client.raw_insert("events", EVENT_COLUMN_NAMES, insert_block=block, fmt="Native")
+    return Timing(sum(count for count, _ in blocks), watch.seconds, watch.cpu_seconds)
 
 
 def _check_projected(client: Any, events: int, executions: int, spans: int) -> None:
@@ -213,19 +207,25 @@ def measure_rate(
         with _stopwatch() as read_watch:
             batches = _read_log(ledger)
         with _frozen_heap(), _stopwatch() as rows_watch:
-            rows = [event_rows(batch) for batch in batches]
+            blocks = [(len(batch), event_block(batch)) for batch in batches]
         events = sum(len(batch) for batch in batches)
         executions = len({e.execution_id for batch in batches for e in batch})
-        spans = len({key for batch in rows for key in zip(*batch.columns[:3], strict=True)})
+        spans = len(
+            {
+                (e.workspace_id, e.execution_id, orjson.loads(e.raw)["span_id"])
+                for batch in batches
+                for e in batch
+            }
+        )
         _log(
             f"rate: log of {events:,} events ({executions:,} executions) filled in"
             f" {fill_seconds:.1f} s; read back in {read_watch.seconds:.2f} s,"
-            f" rows built in {rows_watch.seconds:.2f} s"
+            f" blocks encoded in {rows_watch.seconds:.2f} s"
         )
         paths: list[tuple[str, Callable[[Any], Timing]]] = [
             ("runner", lambda client: _time_runner(ledger, client)),
-            ("insert", lambda client: _time_insert(rows, client, with_views=True)),
-            ("insert_bare", lambda client: _time_insert(rows, client, with_views=False)),
+            ("insert", lambda client: _time_insert(blocks, client, with_views=True)),
+            ("insert_bare", lambda client: _time_insert(blocks, client, with_views=False)),
         ]
         timings: dict[str, list[Timing]] = {name: [] for name, _ in paths}
         for round_index in range(rounds):

@@ -8,16 +8,8 @@ from typing import Protocol
 from clickhouse_connect.driver.client import Client
 
 from domain.log import LoggedEvent
-from projections.rows import EVENT_COLUMNS, event_rows
+from projections.rows import EVENT_COLUMN_NAMES, event_block
 
-# A batch must reach the `span_detail` view as one block: the view looks up the positions that
-# earlier inserts wrote, but not reliably those written for an earlier block of the same insert
-# (the `span_order` view it replaced gave a 3,001-span execution inserted in small blocks 3,003
-# rows). ClickHouse squashes an insert's blocks up to these thresholds before the views run
-# (1,048,449 rows and 256 MiB by default, which a server's profile may lower), and
-# clickhouse-connect sends Native blocks of about 2 MB, so both are set beyond any batch: the
-# batch's size is bounded by the runner's batch_size in events.
-ONE_BLOCK = {"min_insert_block_size_rows": 1 << 62, "min_insert_block_size_bytes": 1 << 62}
 _TRACK = (
     "INSERT INTO tracking (projection_name, position) VALUES ({name:String}, {position:UInt64})"
 )
@@ -64,13 +56,19 @@ class ClickHouseStore:
         """Events (their views fold spans, keyset order and summaries), then the tracking row."""
         if not events:
             return
-        rows = event_rows(events)
-        self._client.insert(
+        # One Native block (projections/rows.py): the `span_detail` view looks up the positions
+        # that earlier inserts wrote, but not reliably those written for an earlier block of the
+        # same insert (the `span_order` view it replaced gave a 3,001-span execution inserted in
+        # small blocks 3,003 rows). ClickHouse hands a block to the views whole: it squashes
+        # small blocks, never splits one, even where a server's profile squashes nothing and
+        # asks for blocks of 7 rows (tests/projections/test_span_order.py). clickhouse-connect's
+        # `insert`, used until 2026-12-03, sent blocks of about 2 MB and needed settings that
+        # squashed them into one.
+        self._client.raw_insert(
             "events",
-            rows.columns,
-            column_names=EVENT_COLUMNS,
-            column_oriented=True,
-            settings=ONE_BLOCK,
+            EVENT_COLUMN_NAMES,
+            insert_block=event_block(events),
+            fmt="Native",
         )
         # The insert returned after every view wrote its part: reads see the batch already.
         readable()

@@ -5,8 +5,8 @@
 -- in order, so a span without rows is first seen in this batch, and a batch applied again
 -- (after a crash before its tracking row, with other boundaries) finds the positions its first
 -- application wrote, which were the same. The view must see the batch as one block: it does
--- not reliably see the rows it wrote for an earlier block of the same insert (ONE_BLOCK in
--- projections/store.py; tests/projections/test_span_order.py forces the split it prevents).
+-- not reliably see the rows it wrote for an earlier block of the same insert (one Native block
+-- a batch: projections/store.py; tests/projections/test_span_order.py pins it).
 -- `events` names the inserted block; a span without rows joins as 0 (join_use_nulls is
 -- pinned: a server profile may turn it on).
 --

@@ -3,7 +3,7 @@
 A materialized view keys each inserted block's spans by the position their rows already have,
 else by their lowest position in the block; these pin what that must survive: spans split over
 batches, batches applied again with other boundaries, a crash between a batch's events and its
-rows there, and an insert that the client and the server would split into several blocks.
+rows there, and a server's profile that squashes nothing and asks for small blocks.
 """
 
 from __future__ import annotations
@@ -16,13 +16,12 @@ from pathlib import Path
 import orjson
 import pytest
 from clickhouse_connect.driver.client import Client
-from clickhouse_connect.driver.insert import InsertContext
 
 from domain.batch import split_body, validate_batch
 from domain.log.ledger import Ledger
 from projections.migrations import apply_migrations
 from projections.replay import verify
-from projections.rows import EVENT_COLUMNS, event_rows
+from projections.rows import EVENT_COLUMN_NAMES, event_block
 from projections.runner import ProjectionRunner
 from projections.store import ClickHouseStore
 from tests.events import execution
@@ -127,32 +126,32 @@ def _blocks_seen_by_views_of(client: Client, table: str) -> Callable[[], list[in
     return lambda: [row[0] for row in client.query(f"SELECT rows FROM {table}_blocks").result_rows]
 
 
-def test_a_batch_reaches_the_views_as_one_block_whatever_the_client_and_server_split(
-    ledger: Ledger, client: Client, monkeypatch: pytest.MonkeyPatch
+def test_a_batch_reaches_the_views_as_one_block_whatever_the_server_squashes_or_cuts(
+    ledger: Ledger, client: Client
 ) -> None:
-    # The worst case for the span_detail view: the client sends Native blocks of 7 rows and the
-    # server's profile squashes nothing (a block is ready at 2 rows).
-    monkeypatch.setattr(InsertContext, "_calc_block_size", lambda self: 7)
+    # The worst case for the span_detail view: a server's profile that squashes nothing (a block
+    # is ready at 2 rows) and asks for parsed input in blocks of 7 rows.
     client.set_client_setting("min_insert_block_size_rows", 2)
     client.set_client_setting("min_insert_block_size_bytes", 1)
+    client.set_client_setting("max_insert_block_size", 7)
     batch = ledger.read(after=0, limit=1000)
     half = len(batch) // 2
-    # Each batch below spans several client blocks.
     assert half > 7
     assert len(batch) - half > 7
-    rows = event_rows(batch)
-
-    # Without the store's settings the same rows reach a table's views in several blocks.
-    client.command("CREATE TABLE probe AS events")
-    probe_blocks = _blocks_seen_by_views_of(client, "probe")
-    client.insert("probe", rows.columns, column_names=EVENT_COLUMNS, column_oriented=True)
-    assert len(probe_blocks()) == -(-len(batch) // 7)
 
     event_blocks = _blocks_seen_by_views_of(client, "events")
     ClickHouseStore(client).apply(batch[:half])
     ClickHouseStore(client).apply(batch[half:])
     assert sorted(event_blocks()) == sorted([half, len(batch) - half])
     assert _rows(client) == _first_seen(ledger)
+
+    # The profile holds: the same rows sent as two blocks in one insert reach a table's views
+    # as two, as clickhouse-connect's `insert` would send them (blocks of about 2 MB).
+    client.command("CREATE TABLE probe AS events")
+    probe_blocks = _blocks_seen_by_views_of(client, "probe")
+    two_blocks = event_block(batch[:half]) + event_block(batch[half:])
+    client.raw_insert("probe", EVENT_COLUMN_NAMES, insert_block=two_blocks, fmt="Native")
+    assert sorted(probe_blocks()) == sorted([half, len(batch) - half])
 
 
 def test_verify_reports_each_execution_whose_spans_were_lost_or_moved(
