@@ -25,11 +25,25 @@ class Goal:
         """The row as table cells."""
         met = "-" if self.met is None else ("yes" if self.met else "no")
         ratio = "-" if self.ratio is None else f"{self.ratio:,.2f}"
+        if (
+            self.ratio is not None
+            and self.met is False
+            and _bound(self.goal) == round(self.ratio, 2)
+        ):
+            ratio = f"{self.ratio:,.3f}"  # 0.598 against "≥ 0.6" must not read 0.60, "no"
         return [self.measure, self.value, self.reference, ratio, self.goal, met]
 
     def as_json(self) -> dict[str, Any]:
         """What the JSON keeps."""
         return asdict(self)
+
+
+def _bound(goal: str) -> float | None:
+    """The number a goal like "≥ 0.6" compares with."""
+    try:
+        return float(goal.rsplit(maxsplit=1)[-1])
+    except (IndexError, ValueError):
+        return None
 
 
 HEADER = ["measure", "value", "ceiling / peer", "ratio", "goal", "met"]

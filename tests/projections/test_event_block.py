@@ -8,12 +8,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
+import pytest
 from clickhouse_connect.driver.client import Client
 
 from domain.batch import split_body, validate_batch
+from domain.log import LoggedEvent
 from domain.log.ledger import Ledger
 from projections.migrations import apply_migrations
-from projections.rows import EVENT_COLUMN_NAMES
+from projections.rows import EVENT_COLUMN_NAMES, event_block
 from projections.store import ClickHouseStore
 from tests.events import execution
 
@@ -71,3 +73,16 @@ def test_every_column_reads_back_as_the_logged_event_says(
     assert rows[0]["parent_span_id"] is None
     assert rows[1]["parent_span_id"] == uuid.UUID(events[0]["span_id"])
     log.close()
+
+
+def test_an_id_that_is_not_a_canonical_uuid_stops_the_block_instead_of_shifting_rows() -> None:
+    # Ingest refuses such ids (domain/envelope.py); a log written otherwise must not be
+    # projected with every later id in a wrong row.
+    good = execution(node_count=1)[0]
+    bad = {**good, "id": str(uuid.uuid4()), "span_id": "0123"}
+    events = [
+        LoggedEvent(n, WORKSPACE, uuid.UUID(good["span_id"]), good["name"], RECEIVED, raw)
+        for n, raw in enumerate((orjson.dumps(bad), orjson.dumps(good)), start=1)
+    ]
+    with pytest.raises(ValueError, match="not a canonical UUID"):
+        event_block(events)
