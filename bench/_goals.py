@@ -25,12 +25,16 @@ class Goal:
         """The row as table cells."""
         met = "-" if self.met is None else ("yes" if self.met else "no")
         ratio = "-" if self.ratio is None else f"{self.ratio:,.2f}"
-        if (
+        digits = 2
+        # 0.598 against "≥ 0.6" must not read "0.60", "no": more digits until it differs.
+        while (
             self.ratio is not None
             and self.met is False
-            and _bound(self.goal) == round(self.ratio, 2)
+            and digits < 6
+            and _bound(self.goal) == round(self.ratio, digits)
         ):
-            ratio = f"{self.ratio:,.3f}"  # 0.598 against "≥ 0.6" must not read 0.60, "no"
+            digits += 1
+            ratio = f"{self.ratio:,.{digits}f}"
         return [self.measure, self.value, self.reference, ratio, self.goal, met]
 
     def as_json(self) -> dict[str, Any]:

@@ -88,11 +88,10 @@ def event_block(events: Sequence[LoggedEvent]) -> bytes:
 
 
 def _uuid_texts(texts: list[str]) -> bytes:
-    digits = "".join(texts).replace("-", "")
-    if len(digits) != 32 * len(texts):
-        # One id of another length would shift every id after it into the wrong rows.
+    if any(len(text) != 36 for text in texts):
+        # An id of another length would shift every id after it into the wrong rows.
         raise ValueError("a UUID column holds a value that is not a canonical UUID string")
-    return _uuid_halves(bytes.fromhex(digits))
+    return _uuid_halves(bytes.fromhex("".join(texts).replace("-", "")))
 
 
 def _uuid_objects(ids: list[UUID]) -> bytes:

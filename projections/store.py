@@ -10,6 +10,15 @@ from clickhouse_connect.driver.client import Client
 from domain.log import LoggedEvent
 from projections.rows import EVENT_COLUMN_NAMES, event_block
 
+# The insert's settings, each where the server knows it (a server refuses a setting it does not
+# know, and older ones know neither). Since ClickHouse 26.1 a profile that turns strict block
+# limits on makes the server cut an insert's blocks at max_insert_block_size_rows and _bytes,
+# one Native block included (measured in chDB 26.9: a 100-row block reached the views as 7-row
+# blocks); the batch's `name` is String in the block and LowCardinality(String) in the table.
+_INSERT_SETTINGS = {
+    "use_strict_insert_block_limits": 0,
+    "input_format_native_allow_types_conversion": 1,
+}
 _TRACK = (
     "INSERT INTO tracking (projection_name, position) VALUES ({name:String}, {position:UInt64})"
 )
@@ -41,6 +50,8 @@ class ClickHouseStore:
 
     def __init__(self, client: Client) -> None:
         self._client = client
+        known = client.server_settings
+        self._insert_settings = {k: v for k, v in _INSERT_SETTINGS.items() if k in known}
 
     def position(self) -> int:
         """The last log position applied (0 before the first batch)."""
@@ -59,9 +70,9 @@ class ClickHouseStore:
         # One Native block (projections/rows.py): the `span_detail` view looks up the positions
         # that earlier inserts wrote, but not reliably those written for an earlier block of the
         # same insert (the `span_order` view it replaced gave a 3,001-span execution inserted in
-        # small blocks 3,003 rows). ClickHouse hands a block to the views whole: it squashes
-        # small blocks, never splits one, even where a server's profile squashes nothing and
-        # asks for blocks of 7 rows (tests/projections/test_span_order.py). clickhouse-connect's
+        # small blocks 3,003 rows). ClickHouse hands a block to the views whole unless strict
+        # block limits are on, which the insert turns off (tests/projections/test_span_order.py
+        # runs it under a profile that squashes nothing and cuts at 7 rows). clickhouse-connect's
         # `insert`, used until 2026-12-03, sent blocks of about 2 MB and needed settings that
         # squashed them into one.
         self._client.raw_insert(
@@ -69,6 +80,7 @@ class ClickHouseStore:
             EVENT_COLUMN_NAMES,
             insert_block=event_block(events),
             fmt="Native",
+            settings=self._insert_settings,
         )
         # The insert returned after every view wrote its part: reads see the batch already.
         readable()

@@ -7,8 +7,8 @@
 -- batch inserted again after a crash finds the rows its first insert wrote, so nothing doubles.
 -- The view must see a batch as one block: it does not reliably see the rows it wrote for an
 -- earlier block of the same insert, so the store inserts with settings that squash a batch into
--- one block (ONE_BLOCK in projections/store.py; tests/projections/test_span_order.py forces the
--- split it prevents).
+-- one block (ONE_BLOCK in projections/store.py until 2026-12-03, one Native block a batch since;
+-- tests/projections/test_span_order.py).
 CREATE MATERIALIZED VIEW IF NOT EXISTS span_order_mv TO span_order AS
 SELECT workspace_id, execution_id, min(position) AS first_position, span_id
 FROM events

@@ -33,6 +33,8 @@ def test_every_column_reads_back_as_the_logged_event_says(
     # Payload lengths that take two bytes of LEB128 (every event's) and three (in UTF-8 beyond
     # ASCII); names take one.
     events[4]["body"]["outputs"] = {"answer": "ü" * 70_000}
+    # A root event may carry no parent at all.
+    events[-1]["parent"] = None
     log = Ledger({"SQLITE_DBNAME": str(tmp_path / "log.sqlite")})
     log.append(
         WORKSPACE,
@@ -52,7 +54,7 @@ def test_every_column_reads_back_as_the_logged_event_says(
     assert [row["payload"] for row in rows] == [event.raw for event in logged]
     assert len(rows) == len(events)
     for row, event, sent in zip(rows, logged, events, strict=True):
-        parent = sent["parent"]
+        parent = sent["parent"] or {"type": None}
         assert row == {
             "workspace_id": WORKSPACE,
             "execution_id": uuid.UUID(events[0]["span_id"]),
@@ -71,6 +73,7 @@ def test_every_column_reads_back_as_the_logged_event_says(
     assert rows[1]["timestamp"] == datetime(2026, 11, 23, 12, 0, 0, 123_456, tzinfo=UTC)
     # The root's parent is an EXTERNAL context, not a span of the trace; the nodes' the root.
     assert rows[0]["parent_span_id"] is None
+    assert rows[-1]["parent_span_id"] is None
     assert rows[1]["parent_span_id"] == uuid.UUID(events[0]["span_id"])
     log.close()
 
