@@ -11,7 +11,7 @@ from domain.log import LoggedEvent
 from projections.rows import EVENT_COLUMN_NAMES, event_block
 
 # The insert's settings, each where the server knows it (a server refuses a setting it does not
-# know, and older ones know neither). Since ClickHouse 26.1 a profile that turns strict block
+# know; strict block limits came with 26.4). Since then a profile that turns strict block
 # limits on makes the server cut an insert's blocks at max_insert_block_size_rows and _bytes,
 # one Native block included (measured in chDB 26.9: a 100-row block reached the views as 7-row
 # blocks); the batch's `name` is String in the block and LowCardinality(String) in the table.
