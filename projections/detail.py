@@ -22,11 +22,10 @@ from clickhouse_connect.driver.client import Client
 from domain.errors import ExecutionNotFound, InvalidCursor
 from domain.usage import USAGE_COUNT_FIELDS
 from projections.clickhouse import query_text
-from projections.queries import ExecutionStatusView, status_view
+from projections.queries import ExecutionStatusView, execution_header, status_view
 
 _POSITION = query_text("span_position")
 _SPANS = query_text("span_detail")
-_HEADER = query_text("execution_header")
 _BYTES: dict[str, str | dict[str, str]] = {"events": "bytes"}
 # An `after` no position passes: a read of the span at `root_position` alone.
 _NO_PAGE = (1 << 64) - 1
@@ -78,8 +77,7 @@ class ExecutionDetails:
     ) -> DetailPage:
         """The spans after `prev_span_id` (exclusive), at most `limit` of them."""
         ids = {"workspace_id": workspace_id, "execution_id": execution_id}
-        result = self._client.query(_HEADER, parameters=ids)
-        header = dict(zip(result.column_names, result.result_rows[0], strict=True))
+        header = execution_header(self._client, workspace_id, execution_id)
         summary = status_view(execution_id, header)
         if summary is None:
             raise ExecutionNotFound(execution_id)

@@ -14,6 +14,7 @@ from domain.lifecycle import ExecutionStatus, status_of
 from projections.clickhouse import query_text
 
 _STATUS = query_text("execution_status")
+_HEADER = query_text("execution_header")
 
 
 def utc(value: datetime | None) -> datetime | None:
@@ -48,11 +49,21 @@ class ExecutionQueries:
 
     def status(self, workspace_id: UUID, execution_id: UUID) -> ExecutionStatusView | None:
         """The execution's status summary, or None when the workspace has no such execution."""
-        result = self._client.query(
-            _STATUS, parameters={"workspace_id": workspace_id, "execution_id": execution_id}
-        )
-        row = dict(zip(result.column_names, result.result_rows[0], strict=True))
-        return status_view(execution_id, row)
+        ids = {"workspace_id": workspace_id, "execution_id": execution_id}
+        return status_view(execution_id, _one_row(self._client, _STATUS, ids))
+
+
+def execution_header(client: Client, workspace_id: UUID, execution_id: UUID) -> dict[str, Any]:
+    """execution_header.sql's one row: the status columns (see `status_view`), the root span's
+    parent context and newest state, and the usage rows; a detail page and `verify` read it."""
+    ids = {"workspace_id": workspace_id, "execution_id": execution_id}
+    return _one_row(client, _HEADER, ids)
+
+
+def _one_row(client: Client, query: str, parameters: dict[str, Any]) -> dict[str, Any]:
+    # An aggregate without GROUP BY: exactly one row, even for an unknown execution.
+    result = client.query(query, parameters=parameters)
+    return dict(zip(result.column_names, result.result_rows[0], strict=True))
 
 
 def status_view(execution_id: UUID, row: dict[str, Any]) -> ExecutionStatusView | None:

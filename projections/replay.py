@@ -28,7 +28,7 @@ from domain.vocabulary import EventName
 from projections.clickhouse import connect, query_text
 from projections.generations import Generations
 from projections.migrations import apply_migrations
-from projections.queries import status_view
+from projections.queries import execution_header, status_view
 from projections.runner import ProjectionRunner
 from projections.store import ClickHouseStore
 
@@ -40,7 +40,6 @@ UsageRank = tuple[datetime, int, int]  # timestamp, then the event id in uuid_or
 """A terminal node event's (timestamp, event id) in ClickHouse's order: the earliest counts."""
 
 _USAGE_EVENTS = frozenset({EventName.NODE_FULFILLED, EventName.NODE_REJECTED})
-_HEADER = query_text("execution_header")
 SnapshotRank = tuple[datetime, int]  # timestamp, then log position: the newest counts
 
 
@@ -113,9 +112,7 @@ def verify(
     for key, summary in summaries.items():
         workspace_id, execution_id = key
         report.executions_count += 1
-        ids = {"workspace_id": workspace_id, "execution_id": execution_id}
-        result = client.query(_HEADER, parameters=ids)
-        header = dict(zip(result.column_names, result.result_rows[0], strict=True))
+        header = execution_header(client, workspace_id, execution_id)
         view = status_view(execution_id, header)
         name = f"execution {execution_id} (workspace {workspace_id})"
         if view is None:

@@ -51,7 +51,7 @@ class ClickHouseStore:
     def __init__(self, client: Client) -> None:
         self._client = client
         known = client.server_settings
-        self._insert_settings = {k: v for k, v in _INSERT_SETTINGS.items() if k in known}
+        self._settings = {k: v for k, v in _INSERT_SETTINGS.items() if k in known}
 
     def position(self) -> int:
         """The last log position applied (0 before the first batch)."""
@@ -75,16 +75,16 @@ class ClickHouseStore:
         # runs it under a profile that squashes nothing and cuts at 7 rows). clickhouse-connect's
         # `insert`, used until 2026-12-03, sent blocks of about 2 MB and needed settings that
         # squashed them into one.
-        self._client.raw_insert(
-            "events",
-            EVENT_COLUMN_NAMES,
-            insert_block=event_block(events),
-            fmt="Native",
-            settings=self._insert_settings,
-        )
+        self.insert(event_block(events))
         # The insert returned after every view wrote its part: reads see the batch already.
         readable()
         self._track(events[-1].position)
+
+    def insert(self, block: bytes) -> None:
+        """One Native block of `events` rows (projections/rows.py), with the insert's settings."""
+        self._client.raw_insert(
+            "events", EVENT_COLUMN_NAMES, insert_block=block, fmt="Native", settings=self._settings
+        )
 
     def _track(self, position: int) -> None:
         # One row: a statement costs less than `insert`, which goes through a temporary file.
