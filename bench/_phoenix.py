@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -235,8 +235,13 @@ def send(
     copies: int,
     expected_total: int,
     timeout_seconds: float,
+    meanwhile: Callable[[], None] | None = None,
 ) -> Sent:
-    """Send the traces (`copies` times each) and wait until Phoenix counts `expected_total`."""
+    """Send the traces (`copies` times each) and wait until Phoenix counts `expected_total`.
+
+    `meanwhile` runs after Phoenix has answered every export and before the wait: Phoenix
+    stores what it was sent while it runs, and the timeout counts from its end.
+    """
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as file:
         json.dump(
             {
@@ -261,6 +266,8 @@ def send(
     if done.returncode != 0:
         raise RuntimeError(f"sending to Phoenix failed: {done.stderr[-2000:]}")
     answer = json.loads(done.stdout.strip().splitlines()[-1])
+    if meanwhile is not None:
+        meanwhile()
     queryable_at = wait_for_count(phoenix, project, expected_total, timeout_seconds)
     return Sent(
         answer["spans"],
