@@ -1,0 +1,94 @@
+"""A reader answers a walk's next cursor from the page it served, and only for that execution."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, cast
+
+import orjson
+import pytest
+from clickhouse_connect.driver.client import Client
+
+from domain.batch import split_body, validate_batch
+from domain.errors import ExecutionNotFound, InvalidCursor
+from domain.log.ledger import Ledger
+from projections.detail import ExecutionDetails
+from projections.migrations import apply_migrations
+from projections.runner import ProjectionRunner
+from projections.store import ClickHouseStore
+from tests.events import execution
+
+WORKSPACE = uuid.uuid4()
+NOW = datetime(2026, 12, 3, 23, 0, tzinfo=UTC)
+
+
+class CountingClient:
+    """The real client, counting the statements that find a cursor's position."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+        self.position_reads = 0
+
+    def query(self, query: str, *args: Any, **kwargs: Any) -> Any:
+        if "AS span_position" in query and "FROM events" in query:
+            self.position_reads += 1
+        return self._client.query(query, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+@pytest.fixture
+def projected(clickhouse: Client, tmp_path: Path) -> list[uuid.UUID]:
+    """Two executions of 30 nodes each, projected; their ids."""
+    first, second = execution(node_count=30), execution(node_count=30)
+    ledger = Ledger({"SQLITE_DBNAME": str(tmp_path / "log.sqlite")})
+    body = orjson.dumps(first + second)
+    ledger.append(WORKSPACE, validate_batch(split_body(body, max_events=10_000)).envelopes, NOW)
+    apply_migrations(clickhouse)
+    ProjectionRunner(ledger, ClickHouseStore(clickhouse)).catch_up()
+    ledger.close()
+    return [uuid.UUID(first[0]["span_id"]), uuid.UUID(second[0]["span_id"])]
+
+
+def _walk(details: ExecutionDetails, execution_id: uuid.UUID) -> list[list[uuid.UUID]]:
+    pages, cursor = [], None
+    while True:
+        page = details.page(WORKSPACE, execution_id, cursor, limit=7)
+        pages.append([span.span_id for span in page.spans])
+        if not page.has_more:
+            return pages
+        cursor = page.spans[-1].span_id
+
+
+def test_a_walk_finds_each_next_cursor_without_a_statement(
+    clickhouse: Client, projected: list[uuid.UUID]
+) -> None:
+    counting = CountingClient(clickhouse)
+    pages = _walk(ExecutionDetails(cast(Client, counting)), projected[0])
+    assert len(pages) == 5  # 31 spans, 7 a page
+    assert counting.position_reads == 0
+    # The same pages as readers that look every cursor up (each a new reader).
+    fresh = CountingClient(clickhouse)
+    cursor, uncached = None, []
+    for _ in pages:
+        page = ExecutionDetails(cast(Client, fresh)).page(WORKSPACE, projected[0], cursor, 7)
+        uncached.append([span.span_id for span in page.spans])
+        cursor = page.spans[-1].span_id
+    assert uncached == pages
+    assert fresh.position_reads == len(pages) - 1
+
+
+def test_a_remembered_cursor_is_no_cursor_of_another_execution(
+    clickhouse: Client, projected: list[uuid.UUID]
+) -> None:
+    details = ExecutionDetails(clickhouse)
+    last_of_first = details.page(WORKSPACE, projected[0], None, limit=7).spans[-1].span_id
+    with pytest.raises(InvalidCursor):
+        details.page(WORKSPACE, projected[1], last_of_first, limit=7)
+    # Another workspace does not see the execution at all; its own still takes the cursor.
+    with pytest.raises(ExecutionNotFound):
+        details.page(uuid.uuid4(), projected[0], last_of_first, limit=7)
+    assert details.page(WORKSPACE, projected[0], last_of_first, limit=7).spans
