@@ -48,6 +48,10 @@ class LiveProjections:
         # The writer and the readers get clients of their own: calls on one client serialise.
         writer = connect(self._settings.clickhouse_url, database)
         reader = connect(self._settings.clickhouse_url, database)
+        # Detail pages read their spans and their header at once, each on a client of its own,
+        # and leave `reader` to status reads.
+        detail_spans = connect(self._settings.clickhouse_url, database)
+        detail_header = connect(self._settings.clickhouse_url, database)
         # Every process migrates at start, one at a time across the deployment.
         with holding(migration_lock(self._settings, database), f"migrations of {database}"):
             apply_migrations(writer)
@@ -56,12 +60,16 @@ class LiveProjections:
         with self._lock:
             old_runner = getattr(self, "runner", None)
             old_clients = self._clients
+            old_details = getattr(self, "details", None)
             self.runner, self.queries = runner, queries
-            self.details = ExecutionDetails(reader)
+            self.details = ExecutionDetails(detail_spans, detail_header)
             self.reader = reader
-            self.database, self._clients = database, [writer, reader]
+            self.database = database
+            self._clients = [writer, reader, detail_spans, detail_header]
         if old_runner is not None:
             old_runner.stop()
+        if old_details is not None:
+            old_details.close()
         for client in old_clients:
             client.close()
         if self.leading:
@@ -112,6 +120,7 @@ class LiveProjections:
         if self._watcher is not None:
             self._watcher.join(10)
         self.runner.stop()
+        self.details.close()
         for client in self._clients:
             client.close()
         self._generations.close()

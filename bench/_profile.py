@@ -173,11 +173,12 @@ def _detail(out: Path, spans: int) -> None:
     try:
         url = f"chdb://{workdir / 'chdb'}"
         writer, reader = connect(url, "detail"), connect(url, "detail")
+        header_reader = connect(url, "detail")
         apply_migrations(writer)
         made = wide_execution(workspace_id, spans, 0, datetime.now(UTC))
         for start in range(0, len(made.events), 5000):
             ClickHouseStore(writer).apply(made.events[start : start + 5000])
-        details = ExecutionDetails(reader)
+        details = ExecutionDetails(reader, header_reader)
         with recording(os.getpid(), out):
             started = time.perf_counter()
             pages = 0
@@ -190,6 +191,8 @@ def _detail(out: Path, spans: int) -> None:
                         break
                     previous = page.spans[-1].span_id
         print(f"{pages} pages in {time.perf_counter() - started:.1f} s")
+        details.close()
+        header_reader.close()
         reader.close()
         writer.close()
     finally:

@@ -359,6 +359,8 @@ def measure_detail(url: str, env: Env, sizes: Sizes) -> dict[str, Any]:
     database = "detail"
     writer = connect(url, database)
     reader = connect(url, database)
+    header_reader = connect(url, database)
+    details = ExecutionDetails(reader, header_reader)  # as the server reads a page
     try:
         apply_migrations(writer)
         store = ClickHouseStore(writer)
@@ -391,7 +393,6 @@ def measure_detail(url: str, env: Env, sizes: Sizes) -> dict[str, Any]:
         walk_order = _span_order(reader, workspace_id, walk_id)
         walk_depth = int(DEPTH * len(walk_order))
         walk_cursor = walk_order[walk_depth - 1]
-        details = ExecutionDetails(reader)
         first = details.page(workspace_id, deep_id, None, PAGE_SPANS)
         deep = details.page(workspace_id, deep_id, cursor, PAGE_SPANS)
         walk_deep = details.page(workspace_id, walk_id, walk_cursor, PAGE_SPANS)
@@ -475,6 +476,8 @@ def measure_detail(url: str, env: Env, sizes: Sizes) -> dict[str, Any]:
         }
     finally:
         writer.command("DROP DATABASE IF EXISTS {d:Identifier} SYNC", parameters={"d": database})
+        details.close()
+        header_reader.close()
         reader.close()
         writer.close()
 

@@ -9,13 +9,15 @@ span once even while the execution is still receiving events.
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Hashable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 import orjson
@@ -31,8 +33,8 @@ _SPANS = query_text("span_detail")
 _BYTES: dict[str, str | dict[str, str]] = {"events": "bytes"}
 # An `after` no position passes: a read of the span at `root_position` alone.
 _NO_PAGE = (1 << 64) - 1
-# How many pages' last spans a reader remembers the positions of (about 1 MB).
-_REMEMBERED_CURSORS = 10_000
+# How many pages' last spans, and executions' first positions, a reader remembers (~1 MB each).
+_REMEMBERED = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +55,7 @@ class SpanView:
     events: list[bytes]
     first_ts: datetime | None
     last_ts: datetime | None
-    usage_result: str | None
+    usage_result: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,51 +73,92 @@ class DetailPage:
 
 
 class ExecutionDetails:
-    """Reads detail pages; give it a client of its own."""
+    """Reads detail pages; give it a client of its own, and a second one for the header.
 
-    def __init__(self, client: Client) -> None:
+    A page is two reads that need nothing of each other once the execution's first position
+    is known: its header (summary, root context and state, usage) and its spans. With a
+    `header_client` they run at once, each on its own client (calls on one client serialise),
+    and a page waits for the slower of them instead of both: in chDB, 7-12 ms of a 15-40 ms
+    page (bench/README.md).
+    """
+
+    def __init__(self, client: Client, header_client: Client | None = None) -> None:
         self._client = client
+        self._header_client = header_client
+        self._headers = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="detail-header")
+            if header_client is not None
+            else None
+        )
         # The keyset position of the last span of each page served, by (workspace, execution,
         # span): the `prev_span_id` a client walking the spans sends next, or polls with while
         # the execution runs. A span's position never changes once written (DESIGN.md §4), so
         # such a page skips the statement that finds it (a point read of 3-7 ms in chDB).
-        self._cursors: OrderedDict[tuple[UUID, UUID, UUID], int] = OrderedDict()
-        self._cursors_lock = threading.Lock()
+        self._cursors: _Remembered[tuple[UUID, UUID, UUID]] = _Remembered(_REMEMBERED)
+        # Each execution's first log position (where its root span sits as a rule), which no
+        # later event changes: a page whose cursor is known need not wait for the header.
+        self._first_positions: _Remembered[tuple[UUID, UUID]] = _Remembered(_REMEMBERED)
+
+    def close(self) -> None:
+        """Stop the header's thread (the clients are the caller's to close)."""
+        if self._headers is not None:
+            self._headers.shutdown(wait=True)
 
     def page(
         self, workspace_id: UUID, execution_id: UUID, prev_span_id: UUID | None, limit: int
     ) -> DetailPage:
         """The spans after `prev_span_id` (exclusive), at most `limit` of them."""
         ids = {"workspace_id": workspace_id, "execution_id": execution_id}
-        header = execution_header(self._client, workspace_id, execution_id)
-        summary = status_view(execution_id, header)
-        if summary is None:
-            raise ExecutionNotFound(execution_id)
+        header_of = functools.partial(
+            execution_header, self._header_client or self._client, workspace_id, execution_id
+        )
+        header: Future[dict[str, Any]]
+        if self._headers is not None:
+            header = self._headers.submit(header_of)
+        else:  # one client: the header first, so an unknown execution costs no more statements
+            header = Future()
+            header.set_result(header_of())
+
+        def summary_or_raise() -> ExecutionStatusView:
+            found = status_view(execution_id, header.result())
+            if found is None:
+                raise ExecutionNotFound(execution_id)
+            return found
+
+        if self._headers is None:
+            summary_or_raise()
         after = 0
         if prev_span_id is not None:
             found = self._cursor_position(ids, prev_span_id)
             if found is None:
+                summary_or_raise()  # an unknown execution says so before its cursor
                 raise InvalidCursor(
                     "prev_span_id", f"{prev_span_id} is not a span of execution {execution_id}"
                 )
             after = found
-        usage: dict[UUID, str] = dict(header["usage_rows"])
+        # With no cursor the root is among the rows after 0 whatever its position.
+        root_position = 0 if after == 0 else self._first_positions.get((workspace_id, execution_id))
+        if root_position is None:
+            root_position = summary_or_raise().first_position
         # One row more than the page tells whether there is more; one more again makes room
         # for the root's row when it sits before the cursor.
-        rows = self._spans(ids, after, summary.first_position, limit + 2, usage)
+        rows = self._spans(ids, after, root_position, limit + 2)
+        summary = summary_or_raise()
+        self._first_positions.put((workspace_id, execution_id), summary.first_position)
+        usage: dict[UUID, str] = dict(header.result()["usage_rows"])
         after_cursor = [(position, span) for position, span in rows if position > after]
         if page_rows := after_cursor[:limit]:
             last_position, last = page_rows[-1]
-            self._remember(ids, last.span_id, last_position)
+            self._cursors.put((workspace_id, execution_id, last.span_id), last_position)
         root = next((span for _, span in rows if span.span_id == execution_id), None)
         if root is None:
-            root = self._root_elsewhere(ids, execution_id, usage)
+            root = self._root_elsewhere(ids, execution_id)
         return DetailPage(
             summary=summary,
-            root=root,
-            parent_context=header["parent_context"],
-            state=header["state"],
-            spans=[span for _, span in page_rows],
+            root=_with_usage(root, usage) if root is not None else None,
+            parent_context=header.result()["parent_context"],
+            state=header.result()["state"],
+            spans=[_with_usage(span, usage) for _, span in page_rows],
             has_more=len(after_cursor) > limit,
             usage_total=usage_total(usage.values()),
         )
@@ -123,35 +166,21 @@ class ExecutionDetails:
     def _cursor_position(self, ids: dict[str, Any], span_id: UUID) -> int | None:
         """`_position`, answered from the pages served when the span ended one of them."""
         key = (ids["workspace_id"], ids["execution_id"], span_id)
-        with self._cursors_lock:
-            position = self._cursors.get(key)
-            if position is not None:
-                self._cursors.move_to_end(key)
-                return position
-        return self._position(ids, span_id)
-
-    def _remember(self, ids: dict[str, Any], span_id: UUID, position: int) -> None:
-        key = (ids["workspace_id"], ids["execution_id"], span_id)
-        with self._cursors_lock:
-            self._cursors[key] = position
-            self._cursors.move_to_end(key)
-            while len(self._cursors) > _REMEMBERED_CURSORS:
-                self._cursors.popitem(last=False)
+        position = self._cursors.get(key)
+        return position if position is not None else self._position(ids, span_id)
 
     def _position(self, ids: dict[str, Any], span_id: UUID) -> int | None:
         """The span's keyset position, or None when it is not a span of the execution."""
         found = self._client.query(_POSITION, parameters={**ids, "span_id": span_id}).result_rows
         return int(found[0][0]) if found else None
 
-    def _root_elsewhere(
-        self, ids: dict[str, Any], execution_id: UUID, usage: dict[UUID, str]
-    ) -> SpanView | None:
+    def _root_elsewhere(self, ids: dict[str, Any], execution_id: UUID) -> SpanView | None:
         # The root's first event was not the execution's first (a node's was logged before the
         # workflow's initiated): two more statements, for such executions only.
         position = self._position(ids, execution_id)
         if position is None:
             return None
-        rows = self._spans(ids, _NO_PAGE, position, 1, usage)
+        rows = self._spans(ids, _NO_PAGE, position, 1)
         return rows[0][1] if rows else None
 
     def _spans(
@@ -160,7 +189,6 @@ class ExecutionDetails:
         after: int,
         root_position: int,
         limit: int,
-        usage: dict[UUID, str],
     ) -> list[tuple[int, SpanView]]:
         """(keyset position, span) in keyset order: those after `after` and the one at
         `root_position`, `limit` at most."""
@@ -203,10 +231,41 @@ class ExecutionDetails:
                 events=events,
                 first_ts=first_ts,
                 last_ts=last_ts,
-                usage_result=usage.get(span_id),
             )
             views.append((int(position), view))
         return views
+
+
+def _with_usage(span: SpanView, usage: dict[UUID, str]) -> SpanView:
+    # The header's usage rows are few (spans that reported usage): most spans pass unchanged.
+    found = usage.get(span.span_id)
+    return span if found is None else replace(span, usage_result=found)
+
+
+_Key = TypeVar("_Key", bound=Hashable)
+
+
+class _Remembered(Generic[_Key]):
+    """A bounded map of keys to positions, least recently used out first; thread-safe."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[_Key, int] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: _Key) -> int | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: _Key, position: int) -> None:
+        with self._lock:
+            self._items[key] = position
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
 
 
 def _count(value: object) -> int | None:

@@ -1,8 +1,10 @@
-"""A reader answers a walk's next cursor from the page it served, and only for that execution."""
+"""A reader answers a walk's next cursor from the page it served, and only for that execution;
+with a second client it reads a page's header beside its spans, and the pages are the same."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -14,7 +16,8 @@ from clickhouse_connect.driver.client import Client
 from domain.batch import split_body, validate_batch
 from domain.errors import ExecutionNotFound, InvalidCursor
 from domain.log.ledger import Ledger
-from projections.detail import ExecutionDetails
+from projections.clickhouse import connect
+from projections.detail import DetailPage, ExecutionDetails
 from projections.migrations import apply_migrations
 from projections.runner import ProjectionRunner
 from projections.store import ClickHouseStore
@@ -81,10 +84,57 @@ def test_a_walk_finds_each_next_cursor_without_a_statement(
     assert fresh.position_reads == len(pages) - 1
 
 
-def test_a_remembered_cursor_is_no_cursor_of_another_execution(
-    clickhouse: Client, projected: list[uuid.UUID]
+def _another_client(clickhouse: Client, clickhouse_url: str) -> Client:
+    """A second client on the test's database, as the server gives a reader for headers."""
+    assert clickhouse.database is not None
+    return connect(clickhouse_url, clickhouse.database)
+
+
+@pytest.fixture(params=["one client", "header beside spans"])
+def details(
+    request: pytest.FixtureRequest, clickhouse: Client, clickhouse_url: str
+) -> Iterator[ExecutionDetails]:
+    """A reader as tests build it (one client) and as the server does (a second for headers)."""
+    if request.param == "one client":
+        yield ExecutionDetails(clickhouse)
+        return
+    header_client = _another_client(clickhouse, clickhouse_url)
+    reader = ExecutionDetails(clickhouse, header_client)
+    yield reader
+    reader.close()
+    header_client.close()
+
+
+def _shown(page: DetailPage) -> tuple[Any, ...]:
+    return (page.summary, page.root, page.parent_context, page.state, page.spans, page.has_more)
+
+
+def test_a_header_read_beside_the_spans_changes_no_page(
+    clickhouse: Client, clickhouse_url: str, projected: list[uuid.UUID]
 ) -> None:
-    details = ExecutionDetails(clickhouse)
+    header_client = _another_client(clickhouse, clickhouse_url)
+    beside = ExecutionDetails(clickhouse, header_client)
+    try:
+        for execution_id in projected:
+            cursor = None
+            while True:
+                page = beside.page(WORKSPACE, execution_id, cursor, 7)
+                # A reader of its own each time: one that knows neither cursor nor first position.
+                alone = ExecutionDetails(clickhouse).page(WORKSPACE, execution_id, cursor, 7)
+                assert _shown(page) == _shown(alone)
+                assert page.root is not None
+                assert page.root.span_id == execution_id
+                if not page.has_more:
+                    break
+                cursor = page.spans[-1].span_id
+    finally:
+        beside.close()
+        header_client.close()
+
+
+def test_a_remembered_cursor_is_no_cursor_of_another_execution(
+    details: ExecutionDetails, projected: list[uuid.UUID]
+) -> None:
     last_of_first = details.page(WORKSPACE, projected[0], None, limit=7).spans[-1].span_id
     with pytest.raises(InvalidCursor):
         details.page(WORKSPACE, projected[1], last_of_first, limit=7)
