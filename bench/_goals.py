@@ -224,6 +224,19 @@ def _read_goals(results: dict[str, Any]) -> list[Goal]:
                 lambda r: _at_most(r, 0.1),
             )
         )
+        fastest = min(detail["http_walks"], key=lambda w: w["seconds"])
+        if "parse_seconds" in fastest:
+            # What the client alone spends parsing the walk's answers, beside the goal's bound:
+            # a floor no server-side change lowers while the wire shape stays Vellum's.
+            goals.append(
+                _ratio_goal(
+                    f"(the client's JSON parse of that walk's {fastest['bytes'] / 1e6:.1f} MB)",
+                    (fastest["parse_seconds"], f"{fastest['parse_seconds']:.2f} s"),
+                    (theirs_walk, f"Phoenix's walk {theirs_walk:.2f} s"),
+                    "-",
+                    None,
+                )
+            )
     else:
         goals.append(_missing("detail page at 99 % depth beside Phoenix's", "≤ 0.2", skipped))
         goals.append(_missing("full walk, span_limit 1000, beside Phoenix's", "≤ 0.1", skipped))

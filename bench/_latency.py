@@ -11,6 +11,9 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
+
+import orjson
 
 from bench._runners import _frozen_heap
 
@@ -61,6 +64,27 @@ class Samples:
             "mean_seconds": self.mean,
             "max_seconds": max(self.seconds),
         }
+
+
+class ParseTally:
+    """The answers a client parsed during a walk: how many bytes, and the seconds `orjson.loads`
+    took of the walk's time (what any client of that API pays whatever the server does)."""
+
+    def __init__(self) -> None:
+        self.bytes = 0
+        self.seconds = 0.0
+
+    def loads(self, content: bytes) -> Any:
+        """`orjson.loads(content)`, counted."""
+        started = time.perf_counter()
+        parsed = orjson.loads(content)
+        self.seconds += time.perf_counter() - started
+        self.bytes += len(content)
+        return parsed
+
+    def summary(self) -> dict[str, float | int]:
+        """What the JSON keeps of it."""
+        return {"bytes": self.bytes, "parse_seconds": self.seconds}
 
 
 def interleaved(

@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import orjson
 
-from bench._latency import interleaved
+from bench._latency import ParseTally, interleaved
 from bench._phoenix import PHOENIX_VERSION, ensure_venv, running_phoenix, send, spans_of, walk
 from bench._phoenix import spans_page as phoenix_page
 from bench._runners import WORKSPACE, _frozen_heap, _stopwatch, process_cpu_seconds
@@ -137,11 +137,12 @@ def _retrieval(base_url: str, trace_id: str, span_count: int, sizes: PeerSizes) 
         walks = []
         ids: list[str] = []
         for _ in range(sizes.walk_repetitions):
+            tally = ParseTally()
             with _frozen_heap(), _stopwatch() as watch:
-                pages, ids = walk(http, "wide", trace_id, WALK_LIMIT)
+                pages, ids = walk(http, "wide", trace_id, WALK_LIMIT, tally)
             if len(ids) != span_count or len(set(ids)) != span_count:
                 raise RuntimeError(f"Phoenix's walk returned {len(ids)} spans of {span_count}")
-            walks.append({"pages": pages, "seconds": watch.seconds})
+            walks.append({"pages": pages, "seconds": watch.seconds, **tally.summary()})
             _log(
                 f"  walk of {span_count:,} spans, limit {WALK_LIMIT}: {pages} pages"
                 f" in {watch.seconds:.2f} s"
@@ -171,6 +172,13 @@ def _retrieval(base_url: str, trace_id: str, span_count: int, sizes: PeerSizes) 
     }
 
 
+def _megabytes(walk: dict[str, Any]) -> str:
+    # Runs recorded before the tally have no bytes.
+    if "bytes" not in walk:
+        return "size not recorded"
+    return f"{walk['bytes'] / 1e6:.1f} MB, parsed in {walk['parse_seconds']:.2f} s"
+
+
 def phoenix_table(phoenix: dict[str, Any]) -> tuple[str, list[str], list[list[str]]]:
     """Phoenix's figures, one row each."""
     ingest, wide, pages = phoenix["ingest"], phoenix["wide"], phoenix["pages"]
@@ -190,7 +198,7 @@ def phoenix_table(phoenix: dict[str, Any]) -> tuple[str, list[str], list[list[st
         ],
         [
             f"whole trace, limit {WALK_LIMIT}, {len(walks)} walks",
-            f"{walks[0]['pages']} pages",
+            f"{walks[0]['pages']} pages, {_megabytes(walks[0])}",
             " / ".join(f"{w['seconds']:.2f} s" for w in walks),
             f"best {min(w['seconds'] for w in walks):.2f} s",
         ],

@@ -33,6 +33,7 @@ from typing import Any
 import httpx
 import orjson
 
+from bench._latency import ParseTally
 from bench._server import free_port
 from domain.envelope import Json
 
@@ -308,7 +309,12 @@ def wait_for_count(phoenix: Phoenix, project: str, expected: int, timeout_second
 
 
 def spans_page(
-    http: httpx.Client, project: str, trace_id: str, cursor: str | None, limit: int
+    http: httpx.Client,
+    project: str,
+    trace_id: str,
+    cursor: str | None,
+    limit: int,
+    tally: ParseTally | None = None,
 ) -> tuple[list[str], str | None]:
     """One page of a trace's spans in insertion order: (span global ids, next cursor)."""
     params: dict[str, str | int] = {"trace_id": trace_id, "limit": limit, "sort": "id"}
@@ -318,16 +324,18 @@ def spans_page(
     response = http.get(f"/v1/projects/{project}/spans", params=params)
     if response.status_code != 200:
         raise RuntimeError(f"Phoenix spans answered {response.status_code}: {response.text[:300]}")
-    body = orjson.loads(response.content)
+    body = tally.loads(response.content) if tally is not None else orjson.loads(response.content)
     return [span["id"] for span in body["data"]], body["next_cursor"]
 
 
-def walk(http: httpx.Client, project: str, trace_id: str, limit: int) -> tuple[int, list[str]]:
+def walk(
+    http: httpx.Client, project: str, trace_id: str, limit: int, tally: ParseTally
+) -> tuple[int, list[str]]:
     """Every span of the trace, page after page: (pages, span global ids in order)."""
     pages, seen = 0, []
     cursor: str | None = None
     while True:
-        ids, cursor = spans_page(http, project, trace_id, cursor, limit)
+        ids, cursor = spans_page(http, project, trace_id, cursor, limit, tally)
         pages += 1
         seen.extend(ids)
         if cursor is None:

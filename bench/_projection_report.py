@@ -171,6 +171,8 @@ def walk_table(detail: dict[str, Any]) -> Table:
             f"{walk['seconds']:.2f}",
             _ms(walk["seconds"] / walk["pages"]),
             f"{walk['spans'] / walk['seconds']:,.0f}",
+            "-",
+            "-",
         ]
         for walk in detail["walks"]
     ]
@@ -184,10 +186,22 @@ def walk_table(detail: dict[str, Any]) -> Table:
             f"{walk['seconds']:.2f}",
             _ms(walk["seconds"] / walk["pages"]),
             f"{spans / walk['seconds']:,.0f}",
+            f"{walk['bytes'] / 1e6:.1f}" if "bytes" in walk else "-",
+            f"{walk['parse_seconds']:.2f}" if "parse_seconds" in walk else "-",
         ]
         for walk in detail.get("http_walks", [])
     ]
-    header = ["path", "spans", "span_limit", "pages", "seconds", "ms per page", "spans/s"]
+    header = [
+        "path",
+        "spans",
+        "span_limit",
+        "pages",
+        "seconds",
+        "ms per page",
+        "spans/s",
+        "MB received",
+        "client parse s",
+    ]
     return "Full walk of one execution", header, rows
 
 

@@ -39,7 +39,7 @@ from bench import _report
 from bench._events import EventCloner, batch_bodies
 from bench._inthread import app_in_thread
 from bench._lag import POLL_SECONDS, max_rate, steady
-from bench._latency import Samples, interleaved
+from bench._latency import ParseTally, Samples, interleaved
 from bench._runners import WORKSPACE, Timing, _frozen_heap, _stopwatch, _validated
 from bench._server import running_server
 from bench._stores import SQLITE, Env, Postgres, fresh_store
@@ -323,7 +323,9 @@ def _walk(
     return pages, watch.seconds, seen
 
 
-def _http_walk(http: httpx.Client, execution_id: UUID, limit: int) -> tuple[int, float, list[UUID]]:
+def _http_walk(
+    http: httpx.Client, execution_id: UUID, limit: int, tally: ParseTally
+) -> tuple[int, float, list[UUID]]:
     """Every page over HTTP, `limit` spans each, answers parsed: (pages, seconds, span ids)."""
     pages = 0
     seen: list[UUID] = []
@@ -333,7 +335,7 @@ def _http_walk(http: httpx.Client, execution_id: UUID, limit: int) -> tuple[int,
             response = http.get(f"/v1/workflow-executions/{execution_id}/detail", params=params)
             if response.status_code != 200:
                 raise RuntimeError(f"detail answered {response.status_code}: {response.text[:300]}")
-            page = orjson.loads(response.content)
+            page = tally.loads(response.content)
             pages += 1
             seen.extend(UUID(span["span_id"]) for span in page["spans"])
             if not page["has_more"]:
@@ -433,10 +435,11 @@ def measure_detail(url: str, env: Env, sizes: Sizes) -> dict[str, Any]:
                 )
                 http_walks = []
                 for _ in range(sizes.http_walk_repetitions):
-                    page_count, seconds, seen = _http_walk(http, walk_id, 1000)
+                    tally = ParseTally()
+                    page_count, seconds, seen = _http_walk(http, walk_id, 1000, tally)
                     if seen != walk_order:
                         raise RuntimeError("the HTTP walk did not see every span once, in order")
-                    http_walks.append({"pages": page_count, "seconds": seconds})
+                    http_walks.append({"pages": page_count, "seconds": seconds, **tally.summary()})
                     _log(
                         f"  walk of {len(seen):,} spans over HTTP, span_limit 1000:"
                         f" {page_count} pages in {seconds:.2f} s"
