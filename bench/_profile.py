@@ -92,7 +92,8 @@ def summarise(path: Path, process_filter: str | None, top: int) -> str:
         if process_filter and process_filter not in process:
             continue
         key = (process, thread)
-        if any(marker in frames[-1] for marker in _IDLE):
+        # A thread sampled outside any Python frame (a native thread of chDB's) is idle to us.
+        if not frames or any(marker in frames[-1] for marker in _IDLE):
             idle[key] += count
             continue
         totals[key] += count
