@@ -46,16 +46,22 @@ class LiveProjections:
 
     def _switch_to(self, database: str) -> None:
         # The writer and the readers get clients of their own: calls on one client serialise.
-        writer = connect(self._settings.clickhouse_url, database)
-        reader = connect(self._settings.clickhouse_url, database)
         # Detail pages read their spans and their header at once, each on a client of its own,
         # and leave `reader` to status reads.
-        detail_spans = connect(self._settings.clickhouse_url, database)
-        detail_header = connect(self._settings.clickhouse_url, database)
-        # Every process migrates at start, one at a time across the deployment.
-        with holding(migration_lock(self._settings, database), f"migrations of {database}"):
-            apply_migrations(writer)
-        runner = ProjectionRunner(self._ledger, ClickHouseStore(writer))
+        clients: list[Client] = []
+        try:
+            for _ in range(4):
+                clients.append(connect(self._settings.clickhouse_url, database))
+            writer, reader, detail_spans, detail_header = clients
+            # Every process migrates at start, one at a time across the deployment.
+            with holding(migration_lock(self._settings, database), f"migrations of {database}"):
+                apply_migrations(writer)
+            runner = ProjectionRunner(self._ledger, ClickHouseStore(writer))
+        except BaseException:
+            # The watcher retries a failed switch every few seconds: leave no client open.
+            for client in clients:
+                client.close()
+            raise
         queries = ExecutionQueries(reader)
         with self._lock:
             old_runner = getattr(self, "runner", None)
@@ -64,8 +70,7 @@ class LiveProjections:
             self.runner, self.queries = runner, queries
             self.details = ExecutionDetails(detail_spans, detail_header)
             self.reader = reader
-            self.database = database
-            self._clients = [writer, reader, detail_spans, detail_header]
+            self.database, self._clients = database, clients
         if old_runner is not None:
             old_runner.stop()
         if old_details is not None:

@@ -24,6 +24,7 @@ import orjson
 from clickhouse_connect.driver.client import Client
 
 from domain.errors import ExecutionNotFound, InvalidCursor
+from domain.lifecycle import ExecutionStatus
 from domain.usage import USAGE_COUNT_FIELDS
 from projections.clickhouse import query_text
 from projections.queries import ExecutionStatusView, execution_header, status_view
@@ -33,6 +34,7 @@ _SPANS = query_text("span_detail")
 _BYTES: dict[str, str | dict[str, str]] = {"events": "bytes"}
 # An `after` no position passes: a read of the span at `root_position` alone.
 _NO_PAGE = (1 << 64) - 1
+_FINISHED = frozenset({ExecutionStatus.FULFILLED, ExecutionStatus.REJECTED})
 # How many pages' last spans, and executions' first positions, a reader remembers (~1 MB each).
 _REMEMBERED = 10_000
 
@@ -119,6 +121,7 @@ class ExecutionDetails:
             header = Future()
             header.set_result(header_of())
 
+        @functools.cache
         def summary_or_raise() -> ExecutionStatusView:
             found = status_view(execution_id, header.result())
             if found is None:
@@ -127,30 +130,43 @@ class ExecutionDetails:
 
         if self._headers is None:
             summary_or_raise()
-        after = 0
-        if prev_span_id is not None:
-            found = self._cursor_position(ids, prev_span_id)
-            if found is None:
-                summary_or_raise()  # an unknown execution says so before its cursor
-                raise InvalidCursor(
-                    "prev_span_id", f"{prev_span_id} is not a span of execution {execution_id}"
-                )
-            after = found
-        # With no cursor the root is among the rows after 0 whatever its position.
-        root_position = 0 if after == 0 else self._first_positions.get((workspace_id, execution_id))
-        if root_position is None:
-            root_position = summary_or_raise().first_position
-        # One row more than the page tells whether there is more; one more again makes room
-        # for the root's row when it sits before the cursor.
-        rows = self._spans(ids, after, root_position, limit + 2)
+        try:
+            after = 0
+            if prev_span_id is not None:
+                found = self._cursor_position(ids, prev_span_id)
+                if found is None:
+                    raise InvalidCursor(
+                        "prev_span_id", f"{prev_span_id} is not a span of execution {execution_id}"
+                    )
+                after = found
+            # With no cursor the root is among the rows after 0 whatever its position.
+            root_position = (
+                0 if after == 0 else self._first_positions.get((workspace_id, execution_id))
+            )
+            if root_position is None:
+                root_position = summary_or_raise().first_position
+            # One row more than the page tells whether there is more; one more again makes room
+            # for the root's row when it sits before the cursor.
+            rows = self._spans(ids, after, root_position, limit + 2)
+        except Exception:
+            summary_or_raise()  # an unknown execution says so before any other error
+            raise
         summary = summary_or_raise()
+        root = next((span for _, span in rows if span.span_id == execution_id), None)
+        if summary.status in _FINISHED and (root is None or root.status == "RUNNING"):
+            # The spans may have been read before the batch that finished the execution, and
+            # the header after it: a client that sees a finished status stops polling, so it
+            # must get the spans as of that batch. The root's own terminal event is that
+            # batch's (only the root decides the outcome), so a finished root among the rows
+            # proves them fresh; otherwise read them again, now after the header.
+            rows = self._spans(ids, after, root_position, limit + 2)
+            root = next((span for _, span in rows if span.span_id == execution_id), None)
         self._first_positions.put((workspace_id, execution_id), summary.first_position)
         usage: dict[UUID, str] = dict(header.result()["usage_rows"])
         after_cursor = [(position, span) for position, span in rows if position > after]
         if page_rows := after_cursor[:limit]:
             last_position, last = page_rows[-1]
             self._cursors.put((workspace_id, execution_id, last.span_id), last_position)
-        root = next((span for _, span in rows if span.span_id == execution_id), None)
         if root is None:
             root = self._root_elsewhere(ids, execution_id)
         return DetailPage(

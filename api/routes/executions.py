@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 from uuid import UUID
 
@@ -157,8 +156,12 @@ async def execution_detail(request: Request) -> Response:
     execution_id = _execution_id(request)
     limit, prev_span_id = _span_limit(request), _prev_span_id(request)
     await _wait_for_requested_position(request)
-    details: ExecutionDetails = request.app.state.live.details
-    page_of = functools.partial(details.page, workspace.id, execution_id, prev_span_id, limit)
+
+    def page_of() -> DetailPage:
+        # The live generation's reader at each call: a replay may switch it in between.
+        details: ExecutionDetails = request.app.state.live.details
+        return details.page(workspace.id, execution_id, prev_span_id, limit)
+
     try:
         page: DetailPage | None = await run_in_threadpool(page_of)
     except ExecutionNotFound:

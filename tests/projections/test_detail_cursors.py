@@ -3,6 +3,7 @@ with a second client it reads a page's header beside its spans, and the pages ar
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from clickhouse_connect.driver.client import Client
 
 from domain.batch import split_body, validate_batch
 from domain.errors import ExecutionNotFound, InvalidCursor
+from domain.log import LoggedEvent
 from domain.log.ledger import Ledger
 from projections.clickhouse import connect
 from projections.detail import DetailPage, ExecutionDetails
@@ -45,15 +47,17 @@ class CountingClient:
 
 @pytest.fixture
 def projected(clickhouse: Client, tmp_path: Path) -> list[uuid.UUID]:
-    """Two executions of 30 nodes each, projected; their ids."""
-    first, second = execution(node_count=30), execution(node_count=30)
+    """Two executions of 30 nodes each, and one of 3 whose first event is a node's (its root
+    span is not at its first position), projected; their ids."""
+    first, second, third = execution(node_count=30), execution(node_count=30), execution(3)
+    third = [third[1], third[0], *third[2:]]
     ledger = Ledger({"SQLITE_DBNAME": str(tmp_path / "log.sqlite")})
-    body = orjson.dumps(first + second)
+    body = orjson.dumps(first + second + third)
     ledger.append(WORKSPACE, validate_batch(split_body(body, max_events=10_000)).envelopes, NOW)
     apply_migrations(clickhouse)
     ProjectionRunner(ledger, ClickHouseStore(clickhouse)).catch_up()
     ledger.close()
-    return [uuid.UUID(first[0]["span_id"]), uuid.UUID(second[0]["span_id"])]
+    return [uuid.UUID(events[-1]["span_id"]) for events in (first, second, third)]
 
 
 def _walk(details: ExecutionDetails, execution_id: uuid.UUID) -> list[list[uuid.UUID]]:
@@ -106,7 +110,15 @@ def details(
 
 
 def _shown(page: DetailPage) -> tuple[Any, ...]:
-    return (page.summary, page.root, page.parent_context, page.state, page.spans, page.has_more)
+    return (
+        page.summary,
+        page.root,
+        page.parent_context,
+        page.state,
+        page.spans,
+        page.has_more,
+        page.usage_total,
+    )
 
 
 def test_a_header_read_beside_the_spans_changes_no_page(
@@ -142,3 +154,62 @@ def test_a_remembered_cursor_is_no_cursor_of_another_execution(
     with pytest.raises(ExecutionNotFound):
         details.page(uuid.uuid4(), projected[0], last_of_first, limit=7)
     assert details.page(WORKSPACE, projected[0], last_of_first, limit=7).spans
+
+
+class SpansFirst:
+    """The real clients, with the header read held back until the page's spans were read, and
+    the batch that finishes the execution applied in between: the race a page must survive."""
+
+    def __init__(self, spans: Client, header: Client, last_batch: list[LoggedEvent]) -> None:
+        self.spans_read = threading.Event()
+        self._spans, self._header, self._last_batch = spans, header, last_batch
+
+    def spans_client(self) -> Client:
+        outer = self
+
+        class Spans(CountingClient):
+            def query(self, query: str, *args: Any, **kwargs: Any) -> Any:
+                found = super().query(query, *args, **kwargs)
+                if "FROM span_detail" in query:
+                    outer.spans_read.set()
+                return found
+
+        return cast(Client, Spans(self._spans))
+
+    def header_client(self) -> Client:
+        outer = self
+
+        class Header(CountingClient):
+            def query(self, query: str, *args: Any, **kwargs: Any) -> Any:
+                if "FROM executions" in query and outer._last_batch:
+                    assert outer.spans_read.wait(30)
+                    ClickHouseStore(outer._header).apply(outer._last_batch)
+                    outer._last_batch = []
+                return super().query(query, *args, **kwargs)
+
+        return cast(Client, Header(self._header))
+
+
+def test_a_finished_header_read_after_the_spans_gets_the_spans_of_that_moment(
+    clickhouse: Client, clickhouse_url: str, tmp_path: Path
+) -> None:
+    events = execution(node_count=3)
+    ledger = Ledger({"SQLITE_DBNAME": str(tmp_path / "log.sqlite")})
+    body = orjson.dumps(events)
+    ledger.append(WORKSPACE, validate_batch(split_body(body, max_events=100)).envelopes, NOW)
+    logged = ledger.read(after=0, limit=100)
+    ledger.close()
+    apply_migrations(clickhouse)
+    ClickHouseStore(clickhouse).apply(logged[:-1])  # all but the workflow's fulfilled event
+    header_client = _another_client(clickhouse, clickhouse_url)
+    race = SpansFirst(clickhouse, header_client, logged[-1:])
+    details = ExecutionDetails(race.spans_client(), race.header_client())
+    try:
+        page = details.page(WORKSPACE, uuid.UUID(events[0]["span_id"]), None, 10)
+    finally:
+        details.close()
+        header_client.close()
+    assert race.spans_read.is_set()
+    assert page.summary.status == "FULFILLED"
+    assert page.root is not None
+    assert page.root.status == "FULFILLED"  # read again after the header, not as first read
