@@ -226,6 +226,7 @@ def lag_table(lag: dict[str, Any]) -> Table:
                 _ms(projections["lag_p99_seconds"]),
                 f"{run['server_cpu_seconds'] / run['seconds']:.2f}",
                 _ms(run["max_slip_seconds"]),
+                _batches(projections),
             ]
         )
     header = [
@@ -242,11 +243,20 @@ def lag_table(lag: dict[str, Any]) -> Table:
         "p99 ms",
         "server CPU cores",
         "max slip ms",
+        "batches: events p50, write p50 / p99 ms",
     ]
     title = "Acknowledgement-to-visibility lag, batches of 100 at a steady rate"
     if probe:
         title += f" (the rate halved: {probe:,.0f} events/s)"
     return title, header, rows
+
+
+def _batches(projections: dict[str, Any]) -> str:
+    # The runner's recent batches as /readyz reports them (runs before 2026-12-04 have none).
+    if not projections.get("batches_count"):
+        return "-"
+    p50, p99 = projections["batch_apply_p50_seconds"], projections["batch_apply_p99_seconds"]
+    return f"{projections['batch_events_p50']:,.0f}, {_ms(p50)} / {_ms(p99)}"
 
 
 def tables(results: dict[str, Any]) -> list[Table]:

@@ -33,6 +33,17 @@ class Lag:
     samples_count: int
 
 
+@dataclass(frozen=True, slots=True)
+class Batches:
+    """The runner's most recent batches: how many events each held and how long its store
+    write took until reads saw it. With the gathering pause, these are what a lag is made of."""
+
+    count: int
+    events_p50: float | None
+    apply_p50_seconds: float | None
+    apply_p99_seconds: float | None
+
+
 class ProjectionRunner:
     """Applies the log to a store batch by batch; one runner per store (one writer)."""
 
@@ -56,6 +67,8 @@ class ProjectionRunner:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lags: deque[float] = deque(maxlen=10_000)
+        # (events, seconds until readable) of recent batches; appended by the one runner thread.
+        self._batches: deque[tuple[int, float]] = deque(maxlen=1_000)
         self.last_error: str | None = None
 
     @property
@@ -77,7 +90,10 @@ class ProjectionRunner:
         last = events[-1].position if events else self._position
         visible = last if len(events) == self._batch_size else max(head, last)
 
+        started = time.perf_counter()
+
         def readable() -> None:
+            self._batches.append((len(events), time.perf_counter() - started))
             now = datetime.now(UTC)
             # An even sample across the batch: its oldest events waited longest, so the tail
             # of the lag is there.
@@ -142,6 +158,19 @@ class ProjectionRunner:
             return Lag(None, None, 0)
         p99 = samples[min(len(samples) - 1, int(len(samples) * 0.99))]
         return Lag(statistics.median(samples), p99, len(samples))
+
+    def batches(self) -> Batches:
+        """Sizes and write times of the most recent batches (up to 1,000)."""
+        recent = list(self._batches)
+        if not recent:
+            return Batches(0, None, None, None)
+        seconds = sorted(took for _, took in recent)
+        return Batches(
+            count=len(recent),
+            events_p50=statistics.median(events for events, _ in recent),
+            apply_p50_seconds=statistics.median(seconds),
+            apply_p99_seconds=seconds[min(len(seconds) - 1, int(len(seconds) * 0.99))],
+        )
 
     def wake(self) -> None:
         """Tell the thread there is something new in the log (ingest calls this)."""

@@ -30,7 +30,7 @@ async def readyz(request: Request) -> Response:
         unavailable = {"status": "unavailable", "log": "unreachable"}
         return Response(orjson.dumps(unavailable), status_code=503, media_type="application/json")
     runner: ProjectionRunner = request.app.state.live.runner
-    lag = runner.lag()
+    lag, batches = runner.lag(), runner.batches()
     body: dict[str, Any] = {
         "status": "ready",
         "log_position": position,
@@ -40,6 +40,10 @@ async def readyz(request: Request) -> Response:
             "lag_p50_seconds": lag.p50_seconds,
             "lag_p99_seconds": lag.p99_seconds,
             "lag_samples_count": lag.samples_count,
+            "batches_count": batches.count,
+            "batch_events_p50": batches.events_p50,
+            "batch_apply_p50_seconds": batches.apply_p50_seconds,
+            "batch_apply_p99_seconds": batches.apply_p99_seconds,
             "last_error": runner.last_error,
         },
     }

@@ -203,6 +203,10 @@ def test_health_and_readiness_answer_without_a_key(server: RunningServer) -> Non
     assert projections["behind_count"] == 0
     assert projections["lag_samples_count"] >= 2
     assert 0 <= projections["lag_p50_seconds"] <= projections["lag_p99_seconds"] < 30
+    # The batch that held the two events (the execution's initiated and fulfilled) is counted.
+    assert projections["batches_count"] >= 1
+    assert projections["batch_events_p50"] >= 1
+    assert 0 < projections["batch_apply_p50_seconds"] <= projections["batch_apply_p99_seconds"] < 30
 
 
 def test_an_unknown_route_is_a_json_404(server: RunningServer) -> None:
