@@ -44,6 +44,11 @@ class Batches:
     apply_p99_seconds: float | None
 
 
+def _p99(ordered: list[float]) -> float:
+    # The sample 99 % of the way up a sorted, non-empty list.
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+
 class ProjectionRunner:
     """Applies the log to a store batch by batch; one runner per store (one writer)."""
 
@@ -156,8 +161,7 @@ class ProjectionRunner:
         samples = sorted(self._lags)
         if not samples:
             return Lag(None, None, 0)
-        p99 = samples[min(len(samples) - 1, int(len(samples) * 0.99))]
-        return Lag(statistics.median(samples), p99, len(samples))
+        return Lag(statistics.median(samples), _p99(samples), len(samples))
 
     def batches(self) -> Batches:
         """Sizes and write times of the most recent batches (up to 1,000)."""
@@ -169,7 +173,7 @@ class ProjectionRunner:
             count=len(recent),
             events_p50=statistics.median(events for events, _ in recent),
             apply_p50_seconds=statistics.median(seconds),
-            apply_p99_seconds=seconds[min(len(seconds) - 1, int(len(seconds) * 0.99))],
+            apply_p99_seconds=_p99(seconds),
         )
 
     def wake(self) -> None:

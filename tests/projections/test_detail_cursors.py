@@ -94,19 +94,23 @@ def _another_client(clickhouse: Client, clickhouse_url: str) -> Client:
     return connect(clickhouse_url, clickhouse.database)
 
 
-@pytest.fixture(params=["one client", "header beside spans"])
-def details(
-    request: pytest.FixtureRequest, clickhouse: Client, clickhouse_url: str
-) -> Iterator[ExecutionDetails]:
-    """A reader as tests build it (one client) and as the server does (a second for headers)."""
-    if request.param == "one client":
-        yield ExecutionDetails(clickhouse)
-        return
+@pytest.fixture
+def beside(clickhouse: Client, clickhouse_url: str) -> Iterator[ExecutionDetails]:
+    """A reader as the server builds it: a second client reads each page's header."""
     header_client = _another_client(clickhouse, clickhouse_url)
     reader = ExecutionDetails(clickhouse, header_client)
     yield reader
     reader.close()
     header_client.close()
+
+
+@pytest.fixture(params=["one client", "header beside spans"])
+def details(request: pytest.FixtureRequest, clickhouse: Client) -> ExecutionDetails:
+    """A reader with one client, and one as the server builds it."""
+    if request.param == "one client":
+        return ExecutionDetails(clickhouse)
+    reader: ExecutionDetails = request.getfixturevalue("beside")
+    return reader
 
 
 def _shown(page: DetailPage) -> tuple[Any, ...]:
@@ -122,26 +126,20 @@ def _shown(page: DetailPage) -> tuple[Any, ...]:
 
 
 def test_a_header_read_beside_the_spans_changes_no_page(
-    clickhouse: Client, clickhouse_url: str, projected: list[uuid.UUID]
+    clickhouse: Client, beside: ExecutionDetails, projected: list[uuid.UUID]
 ) -> None:
-    header_client = _another_client(clickhouse, clickhouse_url)
-    beside = ExecutionDetails(clickhouse, header_client)
-    try:
-        for execution_id in projected:
-            cursor = None
-            while True:
-                page = beside.page(WORKSPACE, execution_id, cursor, 7)
-                # A reader of its own each time: one that knows neither cursor nor first position.
-                alone = ExecutionDetails(clickhouse).page(WORKSPACE, execution_id, cursor, 7)
-                assert _shown(page) == _shown(alone)
-                assert page.root is not None
-                assert page.root.span_id == execution_id
-                if not page.has_more:
-                    break
-                cursor = page.spans[-1].span_id
-    finally:
-        beside.close()
-        header_client.close()
+    for execution_id in projected:
+        cursor = None
+        while True:
+            page = beside.page(WORKSPACE, execution_id, cursor, 7)
+            # A reader of its own each time: one that knows neither cursor nor first position.
+            alone = ExecutionDetails(clickhouse).page(WORKSPACE, execution_id, cursor, 7)
+            assert _shown(page) == _shown(alone)
+            assert page.root is not None
+            assert page.root.span_id == execution_id
+            if not page.has_more:
+                break
+            cursor = page.spans[-1].span_id
 
 
 def test_a_remembered_cursor_is_no_cursor_of_another_execution(
@@ -156,38 +154,34 @@ def test_a_remembered_cursor_is_no_cursor_of_another_execution(
     assert details.page(WORKSPACE, projected[0], last_of_first, limit=7).spans
 
 
-class SpansFirst:
-    """The real clients, with the header read held back until the page's spans were read, and
-    the batch that finishes the execution applied in between: the race a page must survive."""
+class SignalsSpansRead(CountingClient):
+    """The real client, telling when a page's spans were read."""
 
-    def __init__(self, spans: Client, header: Client, last_batch: list[LoggedEvent]) -> None:
+    def __init__(self, client: Client) -> None:
+        super().__init__(client)
         self.spans_read = threading.Event()
-        self._spans, self._header, self._last_batch = spans, header, last_batch
 
-    def spans_client(self) -> Client:
-        outer = self
+    def query(self, query: str, *args: Any, **kwargs: Any) -> Any:
+        found = super().query(query, *args, **kwargs)
+        if "FROM span_detail" in query:
+            self.spans_read.set()
+        return found
 
-        class Spans(CountingClient):
-            def query(self, query: str, *args: Any, **kwargs: Any) -> Any:
-                found = super().query(query, *args, **kwargs)
-                if "FROM span_detail" in query:
-                    outer.spans_read.set()
-                return found
 
-        return cast(Client, Spans(self._spans))
+class FinishesAfterSpans(CountingClient):
+    """The real client, reading the header only after the spans were read and the batch that
+    finishes the execution applied in between: the race a page must survive."""
 
-    def header_client(self) -> Client:
-        outer = self
+    def __init__(self, client: Client, spans: SignalsSpansRead, last: list[LoggedEvent]) -> None:
+        super().__init__(client)
+        self._spans, self._last = spans, last
 
-        class Header(CountingClient):
-            def query(self, query: str, *args: Any, **kwargs: Any) -> Any:
-                if "FROM executions" in query and outer._last_batch:
-                    assert outer.spans_read.wait(30)
-                    ClickHouseStore(outer._header).apply(outer._last_batch)
-                    outer._last_batch = []
-                return super().query(query, *args, **kwargs)
-
-        return cast(Client, Header(self._header))
+    def query(self, query: str, *args: Any, **kwargs: Any) -> Any:
+        if "FROM executions" in query and self._last:
+            assert self._spans.spans_read.wait(30)
+            ClickHouseStore(self._client).apply(self._last)
+            self._last = []
+        return super().query(query, *args, **kwargs)
 
 
 def test_a_finished_header_read_after_the_spans_gets_the_spans_of_that_moment(
@@ -202,14 +196,15 @@ def test_a_finished_header_read_after_the_spans_gets_the_spans_of_that_moment(
     apply_migrations(clickhouse)
     ClickHouseStore(clickhouse).apply(logged[:-1])  # all but the workflow's fulfilled event
     header_client = _another_client(clickhouse, clickhouse_url)
-    race = SpansFirst(clickhouse, header_client, logged[-1:])
-    details = ExecutionDetails(race.spans_client(), race.header_client())
+    spans = SignalsSpansRead(clickhouse)
+    header = FinishesAfterSpans(header_client, spans, logged[-1:])
+    details = ExecutionDetails(cast(Client, spans), cast(Client, header))
     try:
         page = details.page(WORKSPACE, uuid.UUID(events[0]["span_id"]), None, 10)
     finally:
         details.close()
         header_client.close()
-    assert race.spans_read.is_set()
+    assert spans.spans_read.is_set()
     assert page.summary.status == "FULFILLED"
     assert page.root is not None
     assert page.root.status == "FULFILLED"  # read again after the header, not as first read
