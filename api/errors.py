@@ -35,11 +35,16 @@ class ApiError(Exception):
     """An error the API answers with a status and a message of its own."""
 
     def __init__(
-        self, status_code: int, detail: str, errors: list[FieldError] | None = None
+        self,
+        status_code: int,
+        detail: str,
+        errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         self.status_code = status_code
         self.detail = detail
         self.errors = errors or []
+        self.headers = headers or {}
         super().__init__(detail)
 
 
@@ -70,10 +75,10 @@ def error_response(
 
 async def handle_api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    headers = {"WWW-Authenticate": "X-API-KEY"} if exc.status_code == 401 else None
     response = error_response(exc.status_code, exc.detail, exc.errors)
-    if headers:
-        response.headers.update(headers)
+    if exc.status_code == 401:
+        response.headers["WWW-Authenticate"] = "X-API-KEY"
+    response.headers.update(exc.headers)
     return response
 
 

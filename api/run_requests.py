@@ -76,7 +76,9 @@ def parse_execute_body(raw: bytes, *, deployment: str | None, native: bool) -> E
         except ValueError:
             errors.append(FieldError(None, "previous_execution_id", "must be a UUID"))
     event_types = body.get("event_types") or ["WORKFLOW"]
-    if not isinstance(event_types, list) or not set(event_types) <= EVENT_TYPES:
+    if not isinstance(event_types, list) or not all(
+        isinstance(kind, str) and kind in EVENT_TYPES for kind in event_types
+    ):
         errors.append(FieldError(None, "event_types", "must be a list of WORKFLOW and NODE"))
         event_types = ["WORKFLOW"]
     inputs: dict[str, tuple[Any, str | None]] = {}

@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+import orjson
+
 from domain.errors import FieldError
 from domain.lineage import MAX_PARENT_DEPTH, parent_chain
 from domain.usage import check_usage_result
@@ -41,6 +43,39 @@ class Envelope:
     parent_span_id: UUID | None
     execution_id: UUID
     raw: bytes
+
+
+MAX_NESTING = 128
+"""Objects and arrays nest at most this deep in an event, the event itself included.
+
+The reads write stored values back out with orjson, which stops at 254 levels (its parser
+allows 1,024): an event nested deeper would be stored and then fail every read of its
+execution. 128 leaves room for the levels a response adds around a value."""
+
+
+def _nests_too_deeply(value: Json, levels: int = MAX_NESTING) -> bool:
+    # orjson.dumps refuses a 255th level: the value wrapped in 254 - levels lists fails exactly
+    # when it nests deeper than `levels`.
+    for _ in range(254 - levels):
+        value = [value]
+    try:
+        orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return True
+    return False
+
+
+def _check_nesting(
+    event: Mapping[str, Json], raw: bytes, index: int, errors: list[FieldError]
+) -> None:
+    # Nesting needs one bracket a level, so an event with fewer brackets in all (nearly every
+    # one) is not walked at all; brackets inside strings only make this count higher.
+    if raw.count(b"{") + raw.count(b"[") <= MAX_NESTING or not _nests_too_deeply(event):
+        return
+    for key, value in event.items():  # the event is one level; name the field that goes on
+        if _nests_too_deeply(value, MAX_NESTING - 1):
+            reason = f"nests objects and arrays deeper than {MAX_NESTING} levels in the event"
+            errors.append(FieldError(index, str(key)[:60], reason))
 
 
 # A canonical UUID string. Checked with a regex first because `UUID(str)` costs ~2 µs and
@@ -145,10 +180,30 @@ def _check_links(links: object, index: int, errors: list[FieldError]) -> None:
             )
 
 
+def _check_body(
+    body: Mapping[str, Json], name: object, index: int, errors: list[FieldError]
+) -> None:
+    # What the reads serve as Vellum's typed values and errors: `inputs` and `outputs` are
+    # maps of name to value, a rejection's `error` is an object (`message`, `code`). Anything
+    # else would be stored, then fail or break the shape of every later read of the execution.
+    for key in ("inputs", "outputs"):
+        value = body.get(key)
+        if value is not None and not isinstance(value, Mapping):
+            reason = f"must be an object of name to value, got {_type_name(value)}"
+            errors.append(FieldError(index, f"body.{key}", reason))
+    error = body.get("error")
+    rejected = isinstance(name, str) and name.endswith(".rejected")
+    if rejected and error is not None and not isinstance(error, Mapping):
+        reason = f"must be an object with message and code, got {_type_name(error)}"
+        errors.append(FieldError(index, "body.error", reason))
+    if body.get("usage_result") is not None:
+        check_usage_result(body["usage_result"], index, errors)
+
+
 def validate_event(event: Json, raw: bytes, index: int) -> Envelope | list[FieldError]:
     """The event's envelope, or every reason it is refused (never only the first)."""
     if not isinstance(event, Mapping):
-        return [FieldError(index, "", f"an event must be a JSON object, got {_type_name(event)}")]
+        return [FieldError(index, "event", f"must be a JSON object, got {_type_name(event)}")]
     errors: list[FieldError] = []
 
     name = event.get("name")
@@ -180,12 +235,13 @@ def validate_event(event: Json, raw: bytes, index: int) -> Envelope | list[Field
     root_workflow_span = _check_parent(parent, index, errors)
 
     _check_links(event.get("links"), index, errors)
+    _check_nesting(event, raw, index, errors)
 
     body = event.get("body")
     if not isinstance(body, Mapping):
         errors.append(FieldError(index, "body", f"must be an object, got {_type_name(body)}"))
-    elif body.get("usage_result") is not None:
-        check_usage_result(body["usage_result"], index, errors)
+    else:
+        _check_body(body, name, index, errors)
 
     if errors:
         return errors

@@ -24,10 +24,15 @@ USAGE_COUNT_FIELDS = (
     "cache_read_input_tokens",
 )
 COST_UNITS = frozenset({"USD"})
+MAX_COUNT = 2**53 - 1
+"""The largest count a span may report: the largest integer every JSON client reads exactly.
+The execution's totals are sums of these, which the reads can write up to 2**64 - 1."""
 
 
 def _is_count(value: Any) -> bool:
-    return value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0)
+    return value is None or (
+        isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_COUNT
+    )
 
 
 def check_usage_result(value: Any, index: int, errors: list[FieldError]) -> None:
@@ -51,7 +56,7 @@ def check_usage_result(value: Any, index: int, errors: list[FieldError]) -> None
                 continue
             for name in sorted(counts.keys() & set(USAGE_COUNT_FIELDS)):
                 if not _is_count(counts[name]):
-                    reason = "must be a whole number of at least 0 or null"
+                    reason = f"must be a whole number from 0 to {MAX_COUNT}, or null"
                     errors.append(FieldError(index, f"{where}.ml_model_usage.{name}", reason))
     if not isinstance(cost, list):
         errors.append(FieldError(index, f"{field}.cost", "is required and must be a list"))

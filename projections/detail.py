@@ -37,6 +37,7 @@ _NO_PAGE = (1 << 64) - 1
 _FINISHED = frozenset({ExecutionStatus.FULFILLED, ExecutionStatus.REJECTED})
 # How many pages' last spans, and executions' first positions, a reader remembers (~1 MB each).
 _REMEMBERED = 10_000
+_MAX_TOTAL = 2**64 - 1  # the largest integer orjson writes
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,6 +285,13 @@ class _Remembered(Generic[_Key]):
                 self._items.popitem(last=False)
 
 
+def _total(counts: list[int]) -> int | None:
+    # Each count is at most 2**53 - 1 (checked at ingest), so only an execution of thousands of
+    # such spans passes 64 bits, which JSON writers refuse: such a total is unknown (null).
+    total = sum(counts)
+    return total if total <= _MAX_TOTAL else None
+
+
 def _count(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
@@ -323,7 +331,7 @@ def usage_total(usage_results: Iterable[str]) -> dict[str, Any] | None:
             {
                 "ml_model_name": name,
                 "ml_model_usage": {
-                    field: sum(model[field]) if field in model else None
+                    field: _total(model[field]) if field in model else None
                     for field in [*USAGE_COUNT_FIELDS, *sorted(model.keys() - USAGE_COUNT_FIELDS)]
                 },
             }

@@ -15,7 +15,7 @@ from api.auth import require_workspace
 from api.errors import ApiError
 from api.vellum_shapes import DETAIL_JSON_OPTIONS, detail_json, pending_detail_json
 from domain.actuals import ActualsLog
-from domain.errors import ExecutionNotFound, InvalidCursor
+from domain.errors import ExecutionNotFound, FieldError, InvalidCursor
 from domain.lifecycle import ExecutionStatus
 from domain.runs import Run
 from projections.detail import DetailPage, ExecutionDetails
@@ -42,12 +42,23 @@ async def _wait_for_requested_position(request: Request) -> None:
     except ValueError:
         raise ApiError(400, f"min_log_position must be an integer, got {raw[:40]!r}") from None
     runner: ProjectionRunner = request.app.state.live.runner
+    if position > runner.visible_position:
+        # A position no append has answered yet would wait out the whole timeout for nothing.
+        newest = await run_in_threadpool(request.app.state.ledger.max_position)
+        if position > newest:
+            reason = f"is beyond the log's newest position, {newest}"
+            raise ApiError(
+                400,
+                f"min_log_position {reason}",
+                [FieldError(None, "min_log_position", reason)],
+            )
     timeout = request.app.state.settings.read_wait_seconds
     if not await run_in_threadpool(runner.wait_for, position, timeout):
         raise ApiError(
             503,
             f"log position {position} is not visible yet after {timeout:g}s "
             f"(visible up to {runner.visible_position}); retry shortly",
+            headers={"Retry-After": "1"},
         )
 
 
@@ -110,8 +121,10 @@ async def execution_status(request: Request) -> Response:
         }
     else:
         error = None
-        if view.error is not None:
+        if isinstance(view.error, dict):
             error = {"message": view.error.get("message"), "code": view.error.get("code")}
+        elif view.error is not None:  # logged before ingest required an object here
+            error = {"message": str(view.error), "code": None}
         body = {
             "status": view.status.value,
             "execution_id": str(execution_id),

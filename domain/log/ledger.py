@@ -182,12 +182,17 @@ class Ledger(Application[UUID]):
         to GROUP_COMMIT_EVENTS, at once. One fsync then serves many small batches, and no
         request times out waiting for a pooled writer connection. Every request still returns
         only after its own events committed, and a failed commit fails all of its group.
+
+        The write lock is not first come, first served: its holder may be queued behind
+        appends that fill a group without it, so it commits group after group until its own
+        is done. Returning without its events would answer an error for events that the next
+        commit then stores.
         """
         mine = _PendingAppend(stored, received)
         with self._queue_lock:
             self._queue.append(mine)
         with self._write_lock:
-            if mine.positions is None and mine.error is None:
+            while mine.positions is None and mine.error is None:
                 with self._queue_lock:
                     group: list[_PendingAppend] = []
                     events_count = 0

@@ -12,7 +12,7 @@ from vellum.client.types import CheckWorkflowExecutionStatusResponse
 
 from tests.events import execution, node_event, workflow_event
 from tests.sdk_workflows import SDK_WORKFLOWS, root_execution, to_models
-from tests.servers import RunningServer, create_key, post_events, vellum_client
+from tests.servers import RunningServer, create_key, post_events, server_in_thread, vellum_client
 
 EXPECTED = {
     "linear": "FULFILLED",
@@ -97,3 +97,31 @@ def test_a_malformed_execution_id_or_position_is_a_400(server: RunningServer) ->
         response = httpx.get(server.base_url + path, headers=server.headers())
         assert response.status_code == 400
         assert response.json()["detail"]
+
+
+def test_a_position_beyond_the_log_is_a_400_at_once(server: RunningServer) -> None:
+    position = post_events(server, execution(node_count=0))
+    response = httpx.get(
+        f"{server.base_url}/v1/workflows/executions/{uuid.uuid4()}/status",
+        params={"min_log_position": position + 1000},
+        headers=server.headers(),
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "min_log_position"
+    assert response.elapsed.total_seconds() < 5  # not the 10 s wait
+
+
+def test_a_position_not_visible_in_time_is_a_503_with_retry_after(
+    sqlite_env: dict[str, str],
+) -> None:
+    env = {**sqlite_env, "RUNLEDGER_PROJECTOR": "off", "RUNLEDGER_READ_WAIT_SECONDS": "0.2"}
+    with server_in_thread(env) as server:
+        position = post_events(server, execution(node_count=0))
+        response = httpx.get(
+            f"{server.base_url}/v1/workflows/executions/{uuid.uuid4()}/status",
+            params={"min_log_position": position},
+            headers=server.headers(),
+        )
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    assert "not visible yet" in response.json()["detail"]

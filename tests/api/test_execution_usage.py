@@ -16,11 +16,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from vellum import Vellum
 from vellum.client.types import NodeExecutionSpan, WorkflowExecutionDetail
 
 from projections.clickhouse import connect
+from projections.detail import usage_total
 from tests.sdk_workflows import SDK_WORKFLOWS, Event, root_execution, to_models
 from tests.servers import RunningServer, post_events, server_in_thread, vellum_client
 
@@ -254,3 +256,19 @@ def test_a_replay_rebuilds_the_same_usage_and_verify_checks_it(
     assert len(differences) == 1
     assert f"execution {root}" in differences[0]
     assert "usage of 2 spans differs" in differences[0]
+
+
+def test_a_total_past_64_bits_is_unknown_not_an_error() -> None:
+    # Logged before ingest capped each count at 2**53 - 1: the sum would not fit the JSON
+    # writer, so the total is null while the other counts still add up.
+    def result(tokens: int) -> str:
+        usage = {"input_token_count": tokens, "output_token_count": 1}
+        return orjson.dumps(
+            {"usage": [{"ml_model_name": "m", "ml_model_usage": usage}], "cost": []}
+        ).decode()
+
+    total = usage_total([result(2**63), result(2**63)])
+    assert total is not None
+    assert total["usage"][0]["ml_model_usage"]["input_token_count"] is None
+    assert total["usage"][0]["ml_model_usage"]["output_token_count"] == 2
+    assert orjson.loads(orjson.dumps(total)) == total

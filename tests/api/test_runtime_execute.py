@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import httpx
 import pytest
 from vellum import ChatMessageRequest, Vellum, WorkflowRequestChatHistoryInputRequest
 from vellum.client.errors.bad_request_error import BadRequestError
@@ -311,3 +312,21 @@ def test_the_detail_right_after_a_sync_run_is_found(runtime_server: RunningServe
         )
         detail = client.workflow_executions.retrieve_workflow_execution_detail(answer.execution_id)
     assert (detail.model_extra or {})["status"] == "FULFILLED"
+
+
+@pytest.mark.parametrize("event_types", [[{}], [["NODE"]], ["NODE", 1], "WORKFLOW", ["SPAN"]])
+def test_event_types_other_than_a_list_of_names_are_a_400(
+    runtime_server: RunningServer, event_types: Any
+) -> None:
+    response = httpx.post(
+        f"{runtime_server.base_url}/v1/execute-workflow-stream",
+        json={
+            "workflow_deployment_name": "summarize",
+            "inputs": [{"type": "STRING", "name": "text", "value": "a b"}],
+            "event_types": event_types,
+        },
+        headers=runtime_server.headers(),
+    )
+    assert response.status_code == 400
+    assert [e["field"] for e in response.json()["errors"]] == ["event_types"]
+    assert logged_execution_ids(runtime_server.env) == set()

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 import pytest
 
-from domain.envelope import Envelope, validate_event
+from domain.envelope import MAX_NESTING, Envelope, validate_event
 from domain.errors import FieldError
 from domain.vocabulary import EVENT_NAMES, EventName
 from tests.events import node_event, workflow_context, workflow_event
@@ -142,8 +142,36 @@ def test_every_problem_of_an_event_is_reported_not_only_the_first() -> None:
 
 def test_an_event_that_is_not_an_object_is_refused() -> None:
     assert _fields(validate_event([1, 2], b"[1,2]", 3)) == [
-        ("", "an event must be a JSON object, got array")
+        ("event", "must be a JSON object, got array")
     ]
+
+
+def _nested(levels: int) -> Any:
+    value: Any = 1
+    for _ in range(levels):
+        value = {"a": value}
+    return value
+
+
+def test_an_event_nested_deeper_than_the_reads_can_write_is_refused() -> None:
+    # The event is one level and its body another: a body value of MAX_NESTING - 2 levels
+    # is as deep as an event may go.
+    event = workflow_event("fulfilled", str(uuid.uuid4()))
+    event["body"]["outputs"] = {"deep": _nested(MAX_NESTING - 3)}
+    assert isinstance(_validate(event), Envelope)
+    event["body"]["outputs"] = {"deep": _nested(MAX_NESTING - 2)}
+    assert _fields(_validate(event)) == [
+        ("body", f"nests objects and arrays deeper than {MAX_NESTING} levels in the event")
+    ]
+    # What the reads write back out: orjson refuses to write 255 levels.
+    with pytest.raises(orjson.JSONEncodeError):
+        orjson.dumps(_nested(255))
+
+
+def test_many_brackets_that_do_not_nest_are_accepted() -> None:
+    event = workflow_event("fulfilled", str(uuid.uuid4()))
+    event["body"]["outputs"] = {"rows": [{"n": [n]} for n in range(MAX_NESTING)]}
+    assert isinstance(_validate(event), Envelope)
 
 
 def test_an_endless_parent_chain_is_refused() -> None:
@@ -179,6 +207,18 @@ def test_an_endless_parent_chain_is_refused() -> None:
             id="object-type",
         ),
         pytest.param({"links": [1]}, "links[0]", "must be an object", id="number-link"),
+        pytest.param(
+            {"body": {"outputs": [1, 2]}}, "body.outputs", "must be an object", id="list-outputs"
+        ),
+        pytest.param(
+            {"body": {"inputs": "x"}}, "body.inputs", "must be an object", id="string-inputs"
+        ),
+        pytest.param(
+            {"name": "workflow.execution.rejected", "body": {"error": "boom"}},
+            "body.error",
+            "must be an object with message and code",
+            id="string-error",
+        ),
         pytest.param(
             {"links": [{"type": "TRIGGERED_BY"}]},
             "links[0].trace_id",
@@ -239,6 +279,14 @@ def test_a_well_formed_usage_result_is_accepted() -> None:
             },
             "body.usage_result.usage[0].ml_model_usage.input_token_count",
             id="negative-count",
+        ),
+        pytest.param(
+            {
+                "usage": [{"ml_model_name": "m", "ml_model_usage": {"input_token_count": 2**53}}],
+                "cost": [],
+            },
+            "body.usage_result.usage[0].ml_model_usage.input_token_count",
+            id="count-past-what-json-clients-read-exactly",
         ),
         pytest.param(
             {"usage": [], "cost": [{"value": 1.0, "unit": "EUR"}]},
