@@ -37,7 +37,7 @@ def _error(error: Any) -> dict[str, Any]:
 def result_data(outcome: Outcome) -> dict[str, Any]:
     """The `data` of an execute-workflow answer: fulfilled with outputs, or rejected."""
     data: dict[str, Any] = {
-        # The terminal event's id; an outcome read back from the projections has none at hand.
+        # The terminal event's id (a new one only if the log had none to name: never expected).
         "id": outcome.event_id or str(uuid4()),
         "state": outcome.status,
         "ts": outcome.at.isoformat().replace("+00:00", "Z"),

@@ -15,6 +15,7 @@ from projections.clickhouse import query_text
 
 _STATUS = query_text("execution_status")
 _HEADER = query_text("execution_header")
+_OUTCOME_EVENT = query_text("outcome_event")
 
 
 def utc(value: datetime | None) -> datetime | None:
@@ -51,6 +52,12 @@ class ExecutionQueries:
         """The execution's status summary, or None when the workspace has no such execution."""
         ids = {"workspace_id": workspace_id, "execution_id": execution_id}
         return status_view(execution_id, _one_row(self._client, _STATUS, ids))
+
+    def outcome_event_id(self, workspace_id: UUID, execution_id: UUID) -> UUID | None:
+        """The id of the terminal event that decided the outcome; None while there is none."""
+        ids = {"workspace_id": workspace_id, "execution_id": execution_id}
+        rows = self._client.query(_OUTCOME_EVENT, parameters=ids).result_rows
+        return rows[0][0] if rows else None
 
 
 def execution_header(client: Client, workspace_id: UUID, execution_id: UUID) -> dict[str, Any]:

@@ -221,10 +221,10 @@ class Runtime:
         reason = handle.stopper.reason
         if reason is not None:  # cancelled while it waited for a worker
             recorder.emit(identity.workflow_event("initiated", {"inputs": run.inputs}, reason.at))
-            recorder.emit(identity.rejected(reason.message, reason.code, at=reason.at))
-            return Outcome(
-                "REJECTED", {}, {"message": reason.message, "code": reason.code}, reason.at
-            )
+            rejected = identity.rejected(reason.message, reason.code, at=reason.at)
+            recorder.emit(rejected)
+            error = {"message": reason.message, "code": reason.code}
+            return Outcome("REJECTED", {}, error, reason.at, rejected["id"])
         timer = None
         if release.timeout_seconds and entrypoint.kind is Kind.FUNCTION:
             timer = threading.Timer(

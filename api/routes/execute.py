@@ -104,7 +104,15 @@ async def _outcome(request: Request, workspace: Workspace, run: Run) -> Outcome:
         ):
             at = view.last_event_at
             assert at is not None
-            return Outcome(view.status.value, view.outputs or {}, view.error, at)
+            # The answer's `data.id` is the deciding event's, as the run's own answer was.
+            event_id = await run_in_threadpool(live.queries.outcome_event_id, workspace.id, run.id)
+            return Outcome(
+                view.status.value,
+                view.outputs or {},
+                view.error,
+                at,
+                str(event_id) if event_id is not None else None,
+            )
         await asyncio.sleep(0.25)
     raise ApiError(504, f"execution {run.id} did not finish in {_FOREIGN_RUN_WAIT_SECONDS:g}s")
 

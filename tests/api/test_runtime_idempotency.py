@@ -37,6 +37,7 @@ def test_a_repeated_request_answers_the_execution_of_the_first(
         assert again.execution_id == first.execution_id
         assert again.external_id == first.external_id == "order-1"
         assert again.data.state == first.data.state == "FULFILLED"
+        assert again.data.id == first.data.id  # the terminal event's, read back from the log
         assert [o.value for o in again.data.outputs] == [o.value for o in first.data.outputs]
         # The async endpoint and the stream answer the same execution too.
         async_again = client.execute_workflow_async(
