@@ -103,7 +103,14 @@ class LiveProjections:
         elif not self.leading and lock.try_acquire():
             self.leading = True
             log.info("took the projection writer lock")
-            self._switch_to(self._generations.active())
+            try:
+                self._switch_to(self._generations.active())
+            except BaseException:
+                # Holding the lock with no runner would stop every replica's projections (the
+                # others stand by): give it back; the watcher's next tick tries again.
+                self.leading = False
+                lock.release()
+                raise
 
     def watch(self, interval_seconds: float = 2.0) -> None:
         """Follow the pointer in a daemon thread until `close`."""

@@ -21,14 +21,26 @@ def connect(url: str, database: str, **settings: Any) -> Client:
 
     chDB allows one engine path per process: every client of a process uses the same path.
     """
+    options: dict[str, Any] = {}
     if url.startswith("chdb://"):
         Path(url.removeprefix("chdb://")).mkdir(parents=True, exist_ok=True)
-    bootstrap = clickhouse_connect.get_client(dsn=url)
-    bootstrap.command(
-        "CREATE DATABASE IF NOT EXISTS {database:Identifier}", parameters={"database": database}
+    else:
+        # A client serves every thread of its reader (status, detail, the runtime's reads).
+        # Over HTTP, a client with a session refuses a query while another of the session
+        # runs; nothing here keeps state in a session, so its clients have none and run
+        # queries side by side (chDB queues them on its handle instead).
+        options["autogenerate_session_id"] = False
+    bootstrap = clickhouse_connect.get_client(dsn=url, **options)
+    try:
+        bootstrap.command(
+            "CREATE DATABASE IF NOT EXISTS {database:Identifier}",
+            parameters={"database": database},
+        )
+    finally:
+        bootstrap.close()
+    return clickhouse_connect.get_client(
+        dsn=url, database=database, settings=settings or None, **options
     )
-    bootstrap.close()
-    return clickhouse_connect.get_client(dsn=url, database=database, settings=settings or None)
 
 
 def split_statements(sql: str) -> list[str]:

@@ -77,6 +77,12 @@ class PostgresWriterLock:
             user=log_env.get("POSTGRES_USER", "postgres"),
             password=log_env.get("POSTGRES_PASSWORD", ""),
             connect_timeout=5,
+            # Notice a dead server within seconds, and bound a `still_held` on a dead link.
+            keepalives=1,
+            keepalives_idle=5,
+            keepalives_interval=2,
+            keepalives_count=3,
+            tcp_user_timeout=10_000,
         )
         self._key = _lock_key(name)
         self._connection: psycopg.Connection[tuple[object, ...]] | None = None
@@ -85,6 +91,12 @@ class PostgresWriterLock:
         """Take the lock if nobody holds it; never waits."""
         if self._connection is None or self._connection.closed:
             self._connection = psycopg.connect(self._conninfo, autocommit=True)
+            # The server's side of the same: if the holder's host dies (no FIN, no RST), the
+            # server drops the session, and with it the lock, after 5 + 3 x 2 s of silence
+            # instead of the kernel's default two hours.
+            self._connection.execute("SET tcp_keepalives_idle = 5")
+            self._connection.execute("SET tcp_keepalives_interval = 2")
+            self._connection.execute("SET tcp_keepalives_count = 3")
         row = self._connection.execute("SELECT pg_try_advisory_lock(%s)", (self._key,)).fetchone()
         return bool(row and row[0])
 

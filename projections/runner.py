@@ -191,6 +191,9 @@ class ProjectionRunner:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
+            # From now on another process writes this projection (a replica that lost the
+            # writer lock stands by): `wait_for` must read its tracking row, not wait for us.
+            self._thread = None
 
     def _follow(self) -> None:
         while not self._stop.is_set():

@@ -65,3 +65,25 @@ def test_holding_waits_for_the_other_holder_then_releases(tmp_path: Path) -> Non
     thread.join(10)
     assert other.try_acquire()  # released after the block
     other.release()
+
+
+@pytest.mark.postgres
+def test_the_lock_session_asks_the_server_to_notice_a_dead_holder(
+    postgres_env: dict[str, str],
+) -> None:
+    lock = PostgresWriterLock(postgres_env, "keepalive test")
+    try:
+        assert lock.try_acquire()
+        connection = lock._connection
+        assert connection is not None
+        shown = {
+            name: connection.execute(f"SHOW {name}").fetchone()
+            for name in ("tcp_keepalives_idle", "tcp_keepalives_interval", "tcp_keepalives_count")
+        }
+        assert {name: row[0] if row else None for name, row in shown.items()} == {
+            "tcp_keepalives_idle": "5",
+            "tcp_keepalives_interval": "2",
+            "tcp_keepalives_count": "3",
+        }
+    finally:
+        lock.release()
