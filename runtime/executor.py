@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import traceback
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -35,6 +36,8 @@ from runtime.values import check_inputs, python_inputs
 log = logging.getLogger("runledger.runtime")
 
 INTERNAL_ERROR = "INTERNAL_SERVER_ERROR"
+# Pauses between tries to record a run's end, before the last try.
+_END_RETRY_SECONDS = (0.5, 1.0, 2.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,17 +200,51 @@ class Runtime:
             except BaseException as error:  # a fault of Runledger's, never of user code
                 log.exception("run failed inside the runtime", extra={"execution_id": str(run.id)})
                 outcome = self._close_broken(handle, recorder, error)
+            # The answer must be what the log holds: a terminal event the log refuses (outputs
+            # nested deeper than ingest allows, say) is never stored, so the run ends REJECTED.
+            recorder.screen()
+            if outcome.event_id is not None and recorder.was_refused(outcome.event_id):
+                reasons = "; ".join(
+                    f"{error.field} {error.reason}"
+                    for event, errors in recorder.refused
+                    if event.get("id") == outcome.event_id
+                    for error in errors
+                )
+                refused = ValueError(f"the log refused the run's terminal event: {reasons}")
+                outcome = self._close_broken(handle, recorder, refused)
+            if recorder.refused:
+                log.warning(
+                    "the log refused events of a run",
+                    extra={"execution_id": str(run.id), "refused_count": len(recorder.refused)},
+                )
             # "Finished" commits with the run's last events: one fsync for both.
             run.finish(outcome.status)
             recorder.attach(run)
-            recorder.flush()
-        except Exception:
+            self._flush_end(recorder)
+        except Exception as error:
             log.exception("could not record the end of a run", extra={"execution_id": str(run.id)})
+            # Not in the log, so not what to answer: recovery closes the run as REJECTED
+            # (or runs it again if even its start is missing) when the server starts again.
+            message = f"the end of the run could not be recorded: {error}"
+            outcome = Outcome("REJECTED", {}, {"message": message, "code": INTERNAL_ERROR}, _now())
         finally:
             with self._lock:
                 self._recorders.pop(run.id, None)
                 self._handles.pop(run.id, None)
             handle.finish(outcome)
+
+    @staticmethod
+    def _flush_end(recorder: EventRecorder) -> None:
+        # A busy or briefly unreachable log gets a few tries: a failed flush keeps everything
+        # for the next one.
+        for pause in _END_RETRY_SECONDS:
+            try:
+                recorder.flush()
+                return
+            except Exception:
+                log.warning("could not record the end of a run; retrying", exc_info=True)
+                time.sleep(pause)
+        recorder.flush()
 
     def _run(self, handle: RunHandle, recorder: EventRecorder) -> Outcome:
         run = handle.run
@@ -269,12 +306,16 @@ class Runtime:
     ) -> Outcome:
         message = f"the runtime failed: {error}"
         stack = "".join(traceback.format_exception(error))
+        event_id = None
         try:
             identity = self._identity(handle)
-            recorder.emit(identity.rejected(message, INTERNAL_ERROR, stacktrace=stack))
+            rejected = identity.rejected(message, INTERNAL_ERROR, stacktrace=stack)
+            recorder.emit(rejected)
+            event_id = rejected["id"]
         except Exception:
             log.exception("could not record the rejection of a broken run")
-        return Outcome("REJECTED", {}, {"message": message, "code": INTERNAL_ERROR}, _now())
+        error_body = {"message": message, "code": INTERNAL_ERROR}
+        return Outcome("REJECTED", {}, error_body, _now(), event_id)
 
     # --- after a crash -------------------------------------------------------------------
 

@@ -20,6 +20,8 @@ import orjson
 from eventsourcing.domain import Aggregate
 
 from domain.batch import split_body, validate_batch
+from domain.envelope import Envelope
+from domain.errors import FieldError, InvalidBatch
 from domain.log.ledger import Ledger
 
 Event = dict[str, Any]
@@ -48,6 +50,8 @@ class EventRecorder:
         self._attached: list[Aggregate] = []
         self._lock = threading.Lock()
         self._oldest = 0.0
+        # Events the log refused, with why: never stored, never streamed.
+        self.refused: list[tuple[Event, list[FieldError]]] = []
 
     def emit(self, event: Event) -> None:
         """Record an event (thread-safe: node spans end in any thread)."""
@@ -72,20 +76,54 @@ class EventRecorder:
             self.flush()
 
     def flush(self) -> None:
-        """Append what is buffered, durably, then hand it to the listeners."""
+        """Append what is buffered, durably, then hand it to the listeners.
+
+        An event the log refuses (as ingest would: outputs nested too deeply, say) is dropped
+        and kept in `refused`, and the rest is appended. When the append fails, everything
+        taken goes back to the buffer for the next flush, and the error is raised.
+        """
         with self._lock:
-            events, self._buffer = self._buffer, []
+            # Validated like ingested events; under the lock, so listeners see the events in
+            # the order they were logged.
+            events, envelopes = self._validated(self._buffer)
+            self._buffer = []
             attached, self._attached = self._attached, []
             if not events and not attached:
                 return
-            # Validated like ingested events; under the lock, so listeners see the events in
-            # the order they were logged.
-            envelopes = (
-                validate_batch(split_body(orjson.dumps(events), len(events))).envelopes
-                if events
-                else []
-            )
-            self._log.append(self._workspace_id, envelopes, datetime.now(UTC), also_save=attached)
+            try:
+                self._log.append(
+                    self._workspace_id, envelopes, datetime.now(UTC), also_save=attached
+                )
+            except BaseException:
+                self._buffer[:0] = events
+                self._attached[:0] = attached
+                raise
             self._on_append()
             for listener in self._listeners:
                 listener(events)
+
+    def screen(self) -> None:
+        """Move the buffered events the log would refuse to `refused` now, before the run's
+        end is decided (the caller asks `was_refused` of its terminal event)."""
+        with self._lock:
+            self._buffer = self._validated(self._buffer)[0]
+
+    def was_refused(self, event_id: str) -> bool:
+        """Whether the event of this id was refused by the log (and so never stored)."""
+        with self._lock:
+            return any(event.get("id") == event_id for event, _ in self.refused)
+
+    def _validated(self, events: list[Event]) -> tuple[list[Event], list[Envelope]]:
+        # The events ingest would accept, with their envelopes; the others to `refused`, each
+        # with its reasons.
+        if not events:
+            return events, []
+        try:
+            return events, validate_batch(split_body(orjson.dumps(events), len(events))).envelopes
+        except InvalidBatch as invalid:
+            by_index: dict[int, list[FieldError]] = {}
+            for error in invalid.errors:
+                by_index.setdefault(error.index or 0, []).append(error)
+            self.refused.extend((events[n], errors) for n, errors in sorted(by_index.items()))
+            kept = [event for n, event in enumerate(events) if n not in by_index]
+            return self._validated(kept)

@@ -161,9 +161,19 @@ async def _events(
         while (events := await queue.get()) is not None:
             yield events
         return
-    # A repeat: the run's events as recorded, once it has ended and is visible.
+    # A repeat: the run's events as recorded, once it has ended and is visible. An outcome
+    # from this server's own handle comes as soon as the run's last events are in the log,
+    # before the projections have them: wait for those too, or the stream would be cut short.
     await _outcome(request, workspace, run)
     live = request.app.state.live
+    newest = request.app.state.ledger.max_position()
+    timeout = request.app.state.settings.read_wait_seconds
+    if not await run_in_threadpool(live.runner.wait_for, newest, timeout):
+        raise ApiError(
+            503,
+            f"execution {run.id} ended but is not visible yet after {timeout:g}s; retry shortly",
+            headers={"Retry-After": "1"},
+        )
     raw = await run_in_threadpool(recorded_events, live.reader, workspace.id, run.id)
     yield [orjson.loads(item) for item in raw]
 

@@ -52,6 +52,7 @@ STANDARD = (
     Release("summarize", f"{ENTRYPOINTS}:summarize"),
     Release("explode", f"{ENTRYPOINTS}:explode"),
     Release("slow", f"{ENTRYPOINTS}:slow"),
+    Release("too-deep", f"{ENTRYPOINTS}:too_deep"),
     Release("counter", f"{ENTRYPOINTS}:counter"),
     Release("shout", f"{ENTRYPOINTS}:shout"),
     Release("tally", f"{ENTRYPOINTS}:TallyWorkflow"),

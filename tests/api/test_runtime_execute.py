@@ -153,6 +153,26 @@ def test_an_exception_in_user_code_is_a_rejected_execution_with_its_stacktrace(
     assert (spans["explode"].model_extra or {})["status"] == "REJECTED"
 
 
+def test_outputs_the_log_refuses_end_the_run_rejected_as_the_log_says(
+    runtime_server: RunningServer,
+) -> None:
+    with vellum_client(runtime_server) as client:
+        answer = client.execute_workflow(
+            workflow_deployment_name="too-deep", inputs=[number("levels", 200)]
+        )
+        assert answer.data.state == "REJECTED"
+        assert answer.data.error.code == "INTERNAL_SERVER_ERROR"
+        assert "nests objects and arrays deeper than 128 levels" in answer.data.error.message
+        status = client.workflows.workflow_execution_status(
+            answer.execution_id, request_options=visible_now(runtime_server)
+        )
+    # What was answered is what the log holds.
+    assert status.status == "REJECTED"
+    assert status.error is not None
+    assert status.error.message == answer.data.error.message
+    assert answer.execution_id in logged_execution_ids(runtime_server.env)
+
+
 def test_a_rejected_sdk_workflow_answers_the_node_error(runtime_server: RunningServer) -> None:
     with vellum_client(runtime_server) as client:
         answer = client.execute_workflow(

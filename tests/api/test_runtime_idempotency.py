@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
+import httpx
+import orjson
 import pytest
 from vellum.client.core.api_error import ApiError
 
@@ -125,3 +130,23 @@ def test_an_external_id_is_unique_per_workspace_only(sqlite_env: dict[str, str])
     ours, their = answers
     assert ours.data.state == their.data.state == "FULFILLED"
     assert ours.execution_id != their.execution_id
+
+
+def test_a_stream_repeated_while_the_run_is_in_flight_replays_every_event(
+    runtime_server: RunningServer,
+) -> None:
+    url = f"{runtime_server.base_url}/v1/workflow-deployments/slow/execute-stream"
+    body = {"inputs": {"seconds": 0.5}, "external_id": "stream-twice"}
+    streams: dict[str, list[str]] = {}
+
+    def stream(name: str) -> None:
+        response = httpx.post(url, json=body, headers=runtime_server.headers(), timeout=30)
+        streams[name] = [orjson.loads(line)["name"] for line in response.text.splitlines()]
+
+    first = threading.Thread(target=stream, args=("first",))
+    first.start()
+    time.sleep(0.2)  # the run has started and not ended
+    stream("repeat")
+    first.join(timeout=30)
+    assert streams["first"][-1] == "workflow.execution.fulfilled"
+    assert streams["repeat"] == streams["first"]

@@ -52,6 +52,14 @@ def explode(text: str) -> dict[str, Any]:
     raise ValueError(f"cannot handle {text!r}")
 
 
+def too_deep(levels: int) -> dict[str, Any]:
+    """Returns outputs nested deeper than the log accepts (domain.envelope.MAX_NESTING)."""
+    value: Any = "leaf"
+    for _ in range(levels):
+        value = {"inner": value}
+    return {"tree": value}
+
+
 def slow(seconds: float) -> dict[str, Any]:
     """Pure-Python waiting, so a stop takes effect at once."""
     deadline = time.monotonic() + seconds

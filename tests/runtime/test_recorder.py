@@ -1,0 +1,68 @@
+"""A run's recorder keeps what a failed append took, and drops only what the log refuses."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from domain.log.ledger import Ledger
+from runtime.recorder import Event, EventRecorder
+from tests.events import execution
+
+
+def _deep(levels: int) -> Any:
+    value: Any = 1
+    for _ in range(levels):
+        value = {"a": value}
+    return value
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Ledger:
+    return Ledger({"SQLITE_DBNAME": str(tmp_path / "log.sqlite")})
+
+
+def test_a_failed_append_keeps_the_events_for_the_next_flush(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    streamed: list[list[Event]] = []
+    recorder = EventRecorder(ledger, uuid.uuid4(), [streamed.append])
+    events = execution(node_count=1)
+    append = ledger.append
+
+    def busy(*_: object, **__: object) -> None:
+        raise OSError("the log is busy")
+
+    monkeypatch.setattr(ledger, "append", busy)
+    with pytest.raises(OSError, match="is busy"):
+        recorder.emit(events[0])  # a listener makes every emit flush
+    assert streamed == []  # nothing stored, nothing streamed
+    monkeypatch.setattr(ledger, "append", append)
+    recorder.emit(events[1])
+    assert [e["id"] for e in ledger_events(ledger)] == [events[0]["id"], events[1]["id"]]
+    assert streamed == [[events[0], events[1]]]
+
+
+def test_an_event_the_log_refuses_is_dropped_and_named_the_rest_stored(ledger: Ledger) -> None:
+    recorder = EventRecorder(ledger, uuid.uuid4(), [])
+    events = execution(node_count=1)
+    events[1]["body"]["outputs"] = {"deep": _deep(200)}
+    for event in events:
+        recorder.emit(event)
+    recorder.screen()
+    assert recorder.was_refused(events[1]["id"])
+    assert not recorder.was_refused(events[0]["id"])
+    recorder.flush()
+    stored = [e["id"] for e in ledger_events(ledger)]
+    assert stored == [e["id"] for n, e in enumerate(events) if n != 1]
+    [(event, errors)] = recorder.refused
+    assert event["id"] == events[1]["id"]
+    assert [e.field for e in errors] == ["body"]
+
+
+def ledger_events(ledger: Ledger) -> list[dict[str, Any]]:
+    return [orjson.loads(e.raw) for e in ledger.read(after=0, limit=100)]
