@@ -274,6 +274,12 @@ class Runtime:
         try:
             inputs = python_inputs(entrypoint, run.inputs)
             if entrypoint.kind is Kind.WORKFLOW:
+                # "Started" must be in the log before any user code runs, or a crash in
+                # between would have recovery run the workflow a second time. The SDK runs
+                # nodes as soon as its stream is read, before its first event could be
+                # flushed, so it commits on its own (a function commits it with its
+                # `initiated`, before calling the function).
+                recorder.flush()
                 return run_sdk_workflow(
                     entrypoint,
                     identity,

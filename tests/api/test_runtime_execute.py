@@ -12,6 +12,8 @@ from vellum.client.errors.bad_request_error import BadRequestError
 from vellum.client.errors.not_found_error import NotFoundError
 from vellum.client.types import WorkflowExecutionDetail
 
+from api.app import open_ledger
+from api.settings import Settings
 from tests.api.runtime_support import (
     deployed_server,
     fulfilled_outputs,
@@ -350,3 +352,31 @@ def test_event_types_other_than_a_list_of_names_are_a_400(
     assert response.status_code == 400
     assert [e["field"] for e in response.json()["errors"]] == ["event_types"]
     assert logged_execution_ids(runtime_server.env) == set()
+
+
+def test_an_sdk_run_is_recorded_started_before_any_of_its_events(
+    runtime_server: RunningServer,
+) -> None:
+    # Recovery runs again only a run with no "started": it must be in the log before any
+    # user code runs, which is before the run's first event.
+    with vellum_client(runtime_server) as client:
+        answer = client.execute_workflow(
+            workflow_deployment_name="linear", inputs=[string("text", "early")]
+        )
+    ledger = open_ledger(Settings.from_env(runtime_server.env))
+    try:
+        records = ledger.recorder.select_notifications(start=1, limit=10_000)
+        started = [
+            r.id
+            for r in records
+            if r.topic.endswith("Run.Started") and r.originator_id == uuid.UUID(answer.execution_id)
+        ]
+        first_event = min(
+            e.position
+            for e in ledger.read(after=0, limit=10_000)
+            if str(e.execution_id) == answer.execution_id
+        )
+    finally:
+        ledger.close()
+    assert len(started) == 1
+    assert started[0] < first_event
