@@ -67,6 +67,8 @@ class Run(Aggregate):
         self.started = False
         self.trace_id: UUID | None = None
         self.finished_status: str | None = None
+        # (code, message, ISO time) of a cancel that came while the run waited for a worker.
+        self.cancelled: tuple[str, str, str] | None = None
 
     @staticmethod
     def create_id(execution_id: UUID, **kwargs: Any) -> UUID:
@@ -78,6 +80,11 @@ class Run(Aggregate):
         """A worker took the run; its events carry this trace id."""
         self.started = True
         self.trace_id = trace_id
+
+    @event("CancelRequested")
+    def request_cancel(self, code: str, message: str, at: str) -> None:
+        """Cancelled before a worker took it: recorded so a restart does not run it after all."""
+        self.cancelled = (code, message, at)
 
     @event("Finished")
     def finish(self, status: str) -> None:

@@ -31,6 +31,7 @@ from runtime.function_runs import run_function
 from runtime.handles import Outcome, RunHandle
 from runtime.recorder import FLUSH_SECONDS, EventRecorder, Listener
 from runtime.sdk_runs import run_sdk_workflow
+from runtime.stopping import StopReason
 from runtime.values import check_inputs, python_inputs
 
 log = logging.getLogger("runledger.runtime")
@@ -157,9 +158,23 @@ class Runtime:
         if run is None or run.workspace_id != workspace_id:
             raise ExecutionNotFound(execution_id)
         handle = self.handle(execution_id)
-        if handle is not None:
-            handle.stopper.stop("WORKFLOW_CANCELLED", "the execution was cancelled")
+        if handle is not None and handle.stopper.stop(
+            "WORKFLOW_CANCELLED", "the execution was cancelled"
+        ):
+            self._record_cancel(handle)
         return run
+
+    def _record_cancel(self, handle: RunHandle) -> None:
+        # A run still waiting for a worker exists only as "requested" in the log: a restart
+        # would queue it again. Its cancel is recorded, under the lock its worker starts it
+        # with, so one of the two comes first (a started run is closed by recovery anyway).
+        reason = handle.stopper.reason
+        assert reason is not None
+        with handle.starting:
+            if handle.run.started:
+                return
+            handle.run.request_cancel(reason.code, reason.message, reason.at.isoformat())
+            self.runs.save(handle.run)
 
     # --- running -------------------------------------------------------------------------
 
@@ -252,8 +267,9 @@ class Runtime:
         entrypoint = handle.entrypoint or entrypoints.load(release.entrypoint)
         # "Started" commits with the run's first events (recovery tells the two kinds of
         # unfinished run apart by it: one never started runs again, a started one is closed).
-        run.start(uuid4())
-        recorder.attach(run)
+        with handle.starting:
+            run.start(uuid4())
+            recorder.attach(run)
         identity = self._identity(handle, entrypoint.label)
         reason = handle.stopper.reason
         if reason is not None:  # cancelled while it waited for a worker
@@ -332,7 +348,11 @@ class Runtime:
             if self.handle(run.id) is not None:
                 continue
             if not run.started:
-                self._queue(RunHandle(run))
+                handle = RunHandle(run)
+                if run.cancelled is not None:  # it then records itself as cancelled
+                    code, message, at = run.cancelled
+                    handle.stopper.stop_as(StopReason(code, message, datetime.fromisoformat(at)))
+                self._queue(handle)
                 queued += 1
                 continue
             identity = self._identity(RunHandle(run))

@@ -42,6 +42,8 @@ class RunHandle:
     _done: threading.Event = field(default_factory=threading.Event)
     _callbacks: list[Callable[[Outcome], None]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # Held while the worker starts the run and while a cancel records itself on it.
+    starting: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def execution_id(self) -> UUID:

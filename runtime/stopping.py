@@ -72,10 +72,14 @@ class Stopper:
 
     def stop(self, code: str, message: str) -> bool:
         """Stop the run; False if it was already stopped."""
+        return self.stop_as(StopReason(code, message, datetime.now(UTC)))
+
+    def stop_as(self, reason: StopReason) -> bool:
+        """Stop the run for a reason given whole (a cancel recorded before a restart)."""
         with self._lock:
             if self.reason is not None:
                 return False
-            self.reason = StopReason(code, message, datetime.now(UTC))
+            self.reason = reason
             loop, task = self._loop, self._task
         self.signal.set()
         if loop is not None and task is not None:

@@ -9,6 +9,7 @@ import pytest
 from tests.api.runtime_support import (
     REPO_ROOT,
     STANDARD,
+    cancel,
     logged_events,
     number,
     register,
@@ -71,5 +72,44 @@ def test_a_restart_closes_the_run_in_flight_and_runs_the_queued_one(
                 and e["name"] in {"workflow.execution.fulfilled", "workflow.execution.rejected"}
             ]
             assert len(terminal) == 1, (execution_id, terminal)
+    finally:
+        process.stop()
+
+
+def test_a_run_cancelled_while_queued_stays_cancelled_after_a_restart(
+    sqlite_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = {
+        **sqlite_env,
+        "RUNLEDGER_WORKERS": "1",
+        "RUNLEDGER_REPLICA": "replica-a",
+        "PYTHONPATH": str(REPO_ROOT),
+    }
+    register(env, STANDARD)
+    process = ServerProcess(env, tmp_path / "server.log")
+    process.start()
+    server = RunningServer(process.base_url, create_key(env), env)
+    try:
+        with vellum_client(server) as client:
+            in_flight = client.execute_workflow_async(
+                workflow_deployment_name="slow", inputs=[number("seconds", 60)]
+            ).execution_id
+            wait_for_status(client, in_flight, "INITIATED")
+            queued = client.execute_workflow_async(
+                workflow_deployment_name="summarize", inputs=[string("text", "never run")]
+            ).execution_id
+            assert cancel(server, queued).status_code == 202
+
+        process.kill()  # before the one worker ever reached the cancelled run
+        process.start()
+
+        with vellum_client(server) as client:
+            ended = wait_for_status(client, queued, {"REJECTED", "FULFILLED"}, timeout=20)
+        assert ended.status == "REJECTED"
+        assert ended.error is not None
+        assert ended.error.code == "WORKFLOW_CANCELLED"
+        # The function never ran: no span of its own under the workflow.
+        spans = {e["span_id"] for e in logged_events(env, queued)}
+        assert spans == {queued}
     finally:
         process.stop()
