@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -21,11 +23,14 @@ from tests.servers import RunningServer, ServerProcess, create_key, vellum_clien
 pytestmark = pytest.mark.slow
 
 
-def test_a_restart_closes_the_run_in_flight_and_runs_the_queued_one(
-    log_env: dict[str, str], tmp_path: Path
-) -> None:
-    # One worker: the second run is still queued when the server dies. The child process
-    # imports the entrypoints from the repository, as `runledger serve` would from a project.
+@contextmanager
+def _one_worker_busy(
+    log_env: dict[str, str], tmp_path: Path, queued_text: str
+) -> Iterator[tuple[ServerProcess, RunningServer, str, str]]:
+    """A server process with one worker, busy with a long run, and a run queued behind it:
+    (process, server, the run in flight, the queued run)."""
+    # The child process imports the entrypoints from the repository, as `runledger serve`
+    # would from a project.
     env = {
         **log_env,
         "RUNLEDGER_WORKERS": "1",
@@ -43,10 +48,19 @@ def test_a_restart_closes_the_run_in_flight_and_runs_the_queued_one(
             ).execution_id
             wait_for_status(client, in_flight, "INITIATED")
             queued = client.execute_workflow_async(
-                workflow_deployment_name="summarize", inputs=[string("text", "after the crash")]
+                workflow_deployment_name="summarize", inputs=[string("text", queued_text)]
             ).execution_id
             assert client.workflows.workflow_execution_status(queued).status == "PENDING"
+        yield process, server, in_flight, queued
+    finally:
+        process.stop()
 
+
+def test_a_restart_closes_the_run_in_flight_and_runs_the_queued_one(
+    log_env: dict[str, str], tmp_path: Path
+) -> None:
+    with _one_worker_busy(log_env, tmp_path, "after the crash") as runs:
+        process, server, in_flight, queued = runs
         process.kill()
         process.start()  # the same log, the same replica name
 
@@ -67,39 +81,19 @@ def test_a_restart_closes_the_run_in_flight_and_runs_the_queued_one(
         for execution_id in (in_flight, queued):
             terminal = [
                 e["name"]
-                for e in logged_events(env, execution_id)
+                for e in logged_events(server.env, execution_id)
                 if e["span_id"] == execution_id
                 and e["name"] in {"workflow.execution.fulfilled", "workflow.execution.rejected"}
             ]
             assert len(terminal) == 1, (execution_id, terminal)
-    finally:
-        process.stop()
 
 
 def test_a_run_cancelled_while_queued_stays_cancelled_after_a_restart(
     sqlite_env: dict[str, str], tmp_path: Path
 ) -> None:
-    env = {
-        **sqlite_env,
-        "RUNLEDGER_WORKERS": "1",
-        "RUNLEDGER_REPLICA": "replica-a",
-        "PYTHONPATH": str(REPO_ROOT),
-    }
-    register(env, STANDARD)
-    process = ServerProcess(env, tmp_path / "server.log")
-    process.start()
-    server = RunningServer(process.base_url, create_key(env), env)
-    try:
-        with vellum_client(server) as client:
-            in_flight = client.execute_workflow_async(
-                workflow_deployment_name="slow", inputs=[number("seconds", 60)]
-            ).execution_id
-            wait_for_status(client, in_flight, "INITIATED")
-            queued = client.execute_workflow_async(
-                workflow_deployment_name="summarize", inputs=[string("text", "never run")]
-            ).execution_id
-            assert cancel(server, queued).status_code == 202
-
+    with _one_worker_busy(sqlite_env, tmp_path, "never run") as runs:
+        process, server, _, queued = runs
+        assert cancel(server, queued).status_code == 202
         process.kill()  # before the one worker ever reached the cancelled run
         process.start()
 
@@ -109,7 +103,4 @@ def test_a_run_cancelled_while_queued_stays_cancelled_after_a_restart(
         assert ended.error is not None
         assert ended.error.code == "WORKFLOW_CANCELLED"
         # The function never ran: no span of its own under the workflow.
-        spans = {e["span_id"] for e in logged_events(env, queued)}
-        assert spans == {queued}
-    finally:
-        process.stop()
+        assert {e["span_id"] for e in logged_events(server.env, queued)} == {queued}
