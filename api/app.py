@@ -58,7 +58,7 @@ def open_runtime(settings: Settings, ledger: Ledger, live: LiveProjections) -> R
 
     def load_state(workspace_id: UUID, execution_id: UUID) -> ResolvedState | None:
         # The previous run may have ended a moment ago: wait until the log is visible.
-        live.runner.wait_for(ledger.max_position(), settings.read_wait_seconds)
+        live.wait_for(ledger.max_position(), settings.read_wait_seconds)
         return execution_state(live.reader, workspace_id, execution_id)
 
     def wake_runner() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from clickhouse_connect.driver.client import Client
 
@@ -25,6 +26,7 @@ from projections.runner import ProjectionRunner
 from projections.store import ClickHouseStore
 
 log = logging.getLogger("runledger.projections")
+_WAIT_SLICE_SECONDS = 1.0
 
 
 class LiveProjections:
@@ -82,6 +84,18 @@ class LiveProjections:
         log.info(
             "projections live", extra={"database": database, "position": runner.visible_position}
         )
+
+    def wait_for(self, position: int, timeout: float) -> bool:
+        """`ProjectionRunner.wait_for` on whichever runner is live, a second at a time: a replay
+        that switches generations meanwhile hands the wait to the new runner (the old one's
+        generation is no longer written, so a wait left on it would only time out)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if self.runner.wait_for(position, min(remaining, _WAIT_SLICE_SECONDS)):
+                return True
+            if time.monotonic() >= deadline:
+                return False
 
     def follow_pointer(self) -> bool:
         """Switch to the active generation if a replay moved it; True if it did."""

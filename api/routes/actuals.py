@@ -25,7 +25,7 @@ def _execution_exists(request: Request, workspace_id: UUID, execution_id: UUID) 
         return run.workspace_id == workspace_id
     # An ingested execution: it is known once the log up to now is visible.
     live = request.app.state.live
-    live.runner.wait_for(request.app.state.ledger.max_position(), 2.0)
+    live.wait_for(request.app.state.ledger.max_position(), 2.0)
     return live.queries.status(workspace_id, execution_id) is not None
 
 

@@ -96,7 +96,7 @@ async def _outcome(request: Request, workspace: Workspace, run: Run) -> Outcome:
     ledger = request.app.state.ledger
     deadline = _loop_time() + _FOREIGN_RUN_WAIT_SECONDS
     while _loop_time() < deadline:
-        await run_in_threadpool(live.runner.wait_for, ledger.max_position(), 1.0)
+        await run_in_threadpool(live.wait_for, ledger.max_position(), 1.0)
         view = await run_in_threadpool(live.queries.status, workspace.id, run.id)
         if view is not None and view.status in (
             ExecutionStatus.FULFILLED,
@@ -168,7 +168,7 @@ async def _events(
     live = request.app.state.live
     newest = request.app.state.ledger.max_position()
     timeout = request.app.state.settings.read_wait_seconds
-    if not await run_in_threadpool(live.runner.wait_for, newest, timeout):
+    if not await run_in_threadpool(live.wait_for, newest, timeout):
         raise ApiError(
             503,
             f"execution {run.id} ended but is not visible yet after {timeout:g}s; retry shortly",

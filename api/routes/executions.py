@@ -53,7 +53,7 @@ async def _wait_for_requested_position(request: Request) -> None:
                 [FieldError(None, "min_log_position", reason)],
             )
     timeout = request.app.state.settings.read_wait_seconds
-    if not await run_in_threadpool(runner.wait_for, position, timeout):
+    if not await run_in_threadpool(request.app.state.live.wait_for, position, timeout):
         raise ApiError(
             503,
             f"log position {position} is not visible yet after {timeout:g}s "
@@ -90,7 +90,7 @@ async def _known_run(request: Request, workspace_id: UUID, execution_id: UUID) -
         live = request.app.state.live
         head = request.app.state.ledger.max_position()
         timeout = request.app.state.settings.read_wait_seconds
-        await run_in_threadpool(live.runner.wait_for, head, timeout)
+        await run_in_threadpool(live.wait_for, head, timeout)
     return run
 
 

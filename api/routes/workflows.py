@@ -59,7 +59,7 @@ async def workflow_state(request: Request) -> Response:
     ledger = request.app.state.ledger
     settings = request.app.state.settings
     # Read-your-writes: a run that just ended is part of the log already.
-    await run_in_threadpool(live.runner.wait_for, ledger.max_position(), settings.read_wait_seconds)
+    await run_in_threadpool(live.wait_for, ledger.max_position(), settings.read_wait_seconds)
     view = await run_in_threadpool(execution_state, live.reader, workspace.id, span_id)
     if view is None:
         raise ExecutionNotFound(span_id)
