@@ -118,12 +118,22 @@ class EventRecorder:
         # with its reasons.
         if not events:
             return events, []
+        refusals: dict[int, list[FieldError]] = {}
         try:
-            return events, validate_batch(split_body(orjson.dumps(events), len(events))).envelopes
-        except InvalidBatch as invalid:
-            by_index: dict[int, list[FieldError]] = {}
-            for error in invalid.errors:
-                by_index.setdefault(error.index or 0, []).append(error)
-            self.refused.extend((events[n], errors) for n, errors in sorted(by_index.items()))
-            kept = [event for n, event in enumerate(events) if n not in by_index]
-            return self._validated(kept)
+            body = orjson.dumps(events)
+        except orjson.JSONEncodeError as error:
+            # Not even JSON (nested past the 254 levels orjson writes): refused by name too.
+            # Each is tried in a list of its own, the level the batch adds.
+            for n, event in enumerate(events):
+                try:
+                    orjson.dumps([event])
+                except orjson.JSONEncodeError:
+                    refusals[n] = [FieldError(n, "event", f"cannot be written as JSON: {error}")]
+        else:
+            try:
+                return events, validate_batch(split_body(body, len(events))).envelopes
+            except InvalidBatch as invalid:
+                for field_error in invalid.errors:
+                    refusals.setdefault(field_error.index or 0, []).append(field_error)
+        self.refused.extend((events[n], errors) for n, errors in sorted(refusals.items()))
+        return self._validated([event for n, event in enumerate(events) if n not in refusals])

@@ -155,16 +155,23 @@ def test_an_exception_in_user_code_is_a_rejected_execution_with_its_stacktrace(
     assert (spans["explode"].model_extra or {})["status"] == "REJECTED"
 
 
+@pytest.mark.parametrize(
+    ("levels", "reason"),
+    [
+        pytest.param(200, "nests objects and arrays deeper than 128 levels", id="refused"),
+        pytest.param(300, "Recursion limit reached", id="not-even-json"),
+    ],
+)
 def test_outputs_the_log_refuses_end_the_run_rejected_as_the_log_says(
-    runtime_server: RunningServer,
+    runtime_server: RunningServer, levels: int, reason: str
 ) -> None:
     with vellum_client(runtime_server) as client:
         answer = client.execute_workflow(
-            workflow_deployment_name="too-deep", inputs=[number("levels", 200)]
+            workflow_deployment_name="too-deep", inputs=[number("levels", levels)]
         )
         assert answer.data.state == "REJECTED"
         assert answer.data.error.code == "INTERNAL_SERVER_ERROR"
-        assert "nests objects and arrays deeper than 128 levels" in answer.data.error.message
+        assert reason in answer.data.error.message
         status = client.workflows.workflow_execution_status(
             answer.execution_id, request_options=visible_now(runtime_server)
         )

@@ -66,3 +66,20 @@ def test_an_event_the_log_refuses_is_dropped_and_named_the_rest_stored(ledger: L
 
 def ledger_events(ledger: Ledger) -> list[dict[str, Any]]:
     return [orjson.loads(e.raw) for e in ledger.read(after=0, limit=100)]
+
+
+def test_an_event_that_is_not_even_json_is_refused_the_same_way(ledger: Ledger) -> None:
+    # orjson writes at most 254 levels: such an event fails before validation could name it.
+    recorder = EventRecorder(ledger, uuid.uuid4(), [])
+    events = execution(node_count=1)
+    events[1]["body"]["outputs"] = {"deep": _deep(300)}
+    for event in events:
+        recorder.emit(event)
+    recorder.flush()
+    assert [e["id"] for e in ledger_events(ledger)] == [
+        e["id"] for n, e in enumerate(events) if n != 1
+    ]
+    [(event, errors)] = recorder.refused
+    assert event["id"] == events[1]["id"]
+    assert [e.field for e in errors] == ["event"]
+    assert "cannot be written as JSON" in errors[0].reason
