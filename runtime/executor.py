@@ -217,14 +217,9 @@ class Runtime:
                 outcome = self._close_broken(handle, recorder, error)
             # The answer must be what the log holds: a terminal event the log refuses (outputs
             # nested deeper than ingest allows, say) is never stored, so the run ends REJECTED.
-            recorder.screen()
-            if outcome.event_id is not None and recorder.was_refused(outcome.event_id):
-                reasons = "; ".join(
-                    f"{error.field} {error.reason}"
-                    for event, errors in recorder.refused
-                    if event.get("id") == outcome.event_id
-                    for error in errors
-                )
+            refusal = recorder.refusal(outcome.event_id) if outcome.event_id else None
+            if refusal:
+                reasons = "; ".join(f"{error.field} {error.reason}" for error in refusal)
                 refused = ValueError(f"the log refused the run's terminal event: {reasons}")
                 outcome = self._close_broken(handle, recorder, refused)
             if recorder.refused:

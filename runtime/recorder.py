@@ -102,16 +102,20 @@ class EventRecorder:
             for listener in self._listeners:
                 listener(events)
 
-    def screen(self) -> None:
-        """Move the buffered events the log would refuse to `refused` now, before the run's
-        end is decided (the caller asks `was_refused` of its terminal event)."""
-        with self._lock:
-            self._buffer = self._validated(self._buffer)[0]
+    def refusal(self, event_id: str) -> list[FieldError] | None:
+        """Why the log refuses the event of this id (it is then never stored), or None.
 
-    def was_refused(self, event_id: str) -> bool:
-        """Whether the event of this id was refused by the log (and so never stored)."""
+        A refused event is known from an earlier flush; one still buffered is checked now, on
+        its own, so a run can tell before its end is recorded whether its terminal event will
+        be stored."""
         with self._lock:
-            return any(event.get("id") == event_id for event, _ in self.refused)
+            for n, event in enumerate(self._buffer):
+                if event.get("id") == event_id and not self._validated([event])[0]:
+                    del self._buffer[n]
+                    break
+            return next(
+                (errors for event, errors in self.refused if event.get("id") == event_id), None
+            )
 
     def _validated(self, events: list[Event]) -> tuple[list[Event], list[Envelope]]:
         # The events ingest would accept, with their envelopes; the others to `refused`, each
