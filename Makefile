@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run test lint typecheck pytest bench bench-quick clean
+.PHONY: setup run test lint typecheck pytest install-check bench bench-quick clean
 
 # One virtualenv with the package (editable) and its dev tools; rebuilt when pyproject changes.
 $(VENV)/.installed: pyproject.toml
@@ -18,8 +18,8 @@ setup: $(VENV)/.installed
 run: setup
 	$(BIN)/runledger serve
 
-## Set up, then lint, type-check and run every test.
-test: setup lint typecheck pytest
+## Set up, then lint, type-check, run every test, and check the built wheel as a user installs it.
+test: setup lint typecheck pytest install-check
 
 lint: setup
 	$(BIN)/ruff check .
@@ -30,6 +30,10 @@ typecheck: setup
 
 pytest: setup
 	$(BIN)/python -m pytest
+
+## Build the sdist and wheel, install the wheel in a fresh virtualenv, serve and use it.
+install-check: setup
+	PYTHON=$(PYTHON) bash .ci/install-check
 
 ## Every benchmark beside its ceiling and peer, and the goals table (bench/README.md): < 15 min.
 bench: setup

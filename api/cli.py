@@ -12,13 +12,15 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from importlib.metadata import PackageNotFoundError, version
 
 import httpx
 import uvicorn
 
+from api.admin_client import remove_address, server_admin, write_address
 from api.app import create_app, open_ledger, read_admin_token
 from api.live import LiveProjections
-from api.locks import writer_lock
+from api.locks import migration_lock, writer_lock
 from api.logs import configure_logging
 from api.settings import Settings
 from domain.deployments import Deployments
@@ -26,12 +28,22 @@ from domain.errors import DeploymentNotFound, UnknownApiKey
 from domain.keys import KeyRing, workspace_id_for
 from projections.clickhouse import connect
 from projections.generations import Generations
+from projections.leader import holding
+from projections.migrations import apply_migrations
 from projections.replay import replay, verify
 from runtime import entrypoints
 
 log = logging.getLogger("runledger.cli")
 
 FIRST_WORKSPACE = "default"
+
+
+def installed_version() -> str:
+    """The installed distribution's version (a checkout without an install has none)."""
+    try:
+        return version("runledger")
+    except PackageNotFoundError:
+        return "0+unknown"
 
 
 def _settings(args: argparse.Namespace, env: Mapping[str, str]) -> Settings:
@@ -95,7 +107,14 @@ def serve(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         access_log=False,
         timeout_graceful_shutdown=int(settings.graceful_shutdown_seconds),
     )
-    uvicorn.Server(config).run()
+    # Bound here, before serving, so the address the port resolved to (`--port 0` too) can be
+    # left for `replay` and `verify`, which must reach this server and no other.
+    sock = config.bind_socket()
+    url = write_address(settings, settings.host, sock.getsockname()[1])
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        remove_address(settings, url)
     return 0
 
 
@@ -136,26 +155,15 @@ def _progress(position: int, head: int) -> None:
     print(f"\r[{bar:<30}] {done:6.1%}  {position}/{head}", end="", file=sys.stderr, flush=True)
 
 
-def _server_admin(settings: Settings) -> httpx.Client | None:
-    """A client for the running server's admin endpoints, or None when no server answers."""
+def _server_admin(args: argparse.Namespace, settings: Settings) -> httpx.Client | None:
     token = settings.admin_token or read_admin_token(settings)
-    base = f"http://{settings.host}:{settings.port}"
-    try:
-        httpx.get(f"{base}/healthz", timeout=2)
-    except httpx.HTTPError:
-        return None
-    if not token:
-        raise ValueError(f"a server answers at {base} but no admin token was found")
-    # A verify of a large log takes minutes: wait for it.
-    return httpx.Client(
-        base_url=base, headers={"X-Admin-Token": token}, timeout=httpx.Timeout(3600)
-    )
+    return server_admin(settings, token, getattr(args, "server", None))
 
 
 def replay_command(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     """Rebuild the projections aside and switch to them, through the server if one runs."""
     settings = _settings(args, env)
-    admin = _server_admin(settings)
+    admin = _server_admin(args, settings)
     if admin is not None:
         with admin:
             admin.post("/admin/replay").raise_for_status()
@@ -189,7 +197,7 @@ def replay_command(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 def verify_command(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     """Compare the projections with a fresh fold of the log; exit 1 on any difference."""
     settings = _settings(args, env)
-    admin = _server_admin(settings)
+    admin = _server_admin(args, settings)
     if admin is not None:
         with admin:
             response = admin.post("/admin/verify")
@@ -198,8 +206,13 @@ def verify_command(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     else:
         ledger = open_ledger(settings)
         generations = Generations(settings.clickhouse_url, settings.clickhouse_database)
-        client = connect(settings.clickhouse_url, generations.active())
+        database = generations.active()
+        client = connect(settings.clickhouse_url, database)
         try:
+            # A folder no server has opened yet has no tables: give it the schema a server's
+            # start would, so its (empty) projections are compared, not missing.
+            with holding(migration_lock(settings, database), f"migrations of {database}"):
+                apply_migrations(client)
             result = verify(ledger, client, _progress)
             print(file=sys.stderr)
             report = {
@@ -268,6 +281,7 @@ def project_command(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 def parser() -> argparse.ArgumentParser:
     """The command-line grammar."""
     root = argparse.ArgumentParser(prog="runledger", description=__doc__)
+    root.add_argument("--version", action="version", version=f"runledger {installed_version()}")
     commands = root.add_subparsers(dest="command", required=True)
 
     serve_parser = commands.add_parser(
@@ -308,6 +322,12 @@ def parser() -> argparse.ArgumentParser:
     verify_parser = commands.add_parser(
         "verify", help="compare the projections with a fresh fold of the log", parents=[data]
     )
+    for admin_parser in (replay_parser, verify_parser):
+        admin_parser.add_argument(
+            "--server",
+            help="URL of the running server to ask (default: the one the data folder's "
+            "server.json names; without one, work on the data folder directly)",
+        )
     verify_parser.set_defaults(handler=verify_command)
     project_parser = commands.add_parser(
         "project", help="follow the log into the projections without serving HTTP", parents=[data]

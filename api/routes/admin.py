@@ -20,7 +20,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from api.admin_client import admin_proof
 from api.errors import ApiError
+from domain.errors import FieldError
 from projections.generations import Generations
 from projections.replay import replay, verify
 
@@ -110,7 +112,25 @@ async def run_verify(request: Request) -> Response:
     return Response(orjson.dumps(body), media_type="application/json")
 
 
+async def prove_admin_token(request: Request) -> Response:
+    """Prove this server holds the admin token, without revealing it: `runledger replay` and
+    `verify` check the answer before they send the token (api/admin_client.py)."""
+    challenge = request.query_params.get("challenge", "")
+    if not 16 <= len(challenge) <= 128:
+        raise ApiError(
+            400,
+            "challenge must be 16 to 128 characters",
+            [FieldError(None, "challenge", "must be 16 to 128 characters")],
+        )
+    token = request.app.state.admin_token
+    if not token:
+        raise ApiError(404, "this server has no admin token")
+    body = {"proof": admin_proof(token, challenge)}
+    return Response(orjson.dumps(body), media_type="application/json")
+
+
 routes = [
+    Route("/admin/proof", prove_admin_token, methods=["GET"]),
     Route("/admin/replay", start_replay, methods=["POST"]),
     Route("/admin/replay", replay_status, methods=["GET"]),
     Route("/admin/verify", run_verify, methods=["POST"]),
