@@ -9,6 +9,7 @@ import orjson
 
 from domain.runs import Run
 from projections.detail import DetailPage, SpanView
+from projections.unreadable import Unreadable
 from runtime.values import typed_outputs
 
 DETAIL_JSON_OPTIONS = orjson.OPT_UTC_Z
@@ -23,12 +24,6 @@ def _iso(value: datetime | None) -> str | None:
 def _fragment(raw: str) -> orjson.Fragment | None:
     # Stored JSON goes out as it is: no parse and re-encode of payloads on the read path.
     return orjson.Fragment(raw) if raw else None
-
-
-def vellum_values(raw: str) -> list[dict[str, Any]]:
-    """A stored `{name: value}` object as Vellum's typed `ExecutionVellumValue`s."""
-    values = orjson.loads(raw) if raw else None
-    return typed_outputs(values) if isinstance(values, dict) else []
 
 
 def span_json(span: SpanView) -> dict[str, Any]:
@@ -63,15 +58,21 @@ def detail_json(execution_id: str, page: DetailPage) -> dict[str, Any]:
         "parent_context": _fragment(page.parent_context),
         "start": _iso(start),
         "end": _iso(root.end_ts) if ended and root else None,
-        "inputs": vellum_values(root.inputs) if root else [],
-        "outputs": vellum_values(root.outputs) if root else [],
-        "error": _fragment(root.error) if root and root.status == "REJECTED" else None,
+        "inputs": typed_outputs(page.inputs or {}),
+        "outputs": typed_outputs(page.outputs or {}),
+        "error": page.error,
         "usage_results": [page.usage_total] if page.usage_total is not None else None,
         "spans": [span_json(span) for span in page.spans],
         "state": _fragment(page.state),
         "status": summary.status.value,
         "has_more": page.has_more,
+        **unreadable_json(page.unreadable),
     }
+
+
+def unreadable_json(unreadable: list[Unreadable]) -> dict[str, Any]:
+    """Runledger's `unreadable` list, present only when a stored value was left out."""
+    return {"unreadable": [found.as_json() for found in unreadable]} if unreadable else {}
 
 
 def pending_detail_json(run: Run) -> dict[str, Any]:

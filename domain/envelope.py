@@ -18,6 +18,7 @@ from uuid import UUID
 import orjson
 
 from domain.errors import FieldError
+from domain.exact_json import ambiguities
 from domain.lineage import MAX_PARENT_DEPTH, parent_chain
 from domain.usage import check_usage_result
 from domain.vocabulary import EVENT_NAMES, WORKFLOW_CONTEXT_TYPE, EventName
@@ -53,7 +54,8 @@ allows 1,024): an event nested deeper would be stored and then fail every read o
 execution. 128 leaves room for the levels a response adds around a value."""
 
 
-def _nests_too_deeply(value: Json, levels: int = MAX_NESTING) -> bool:
+def nests_too_deeply(value: Json, levels: int = MAX_NESTING) -> bool:
+    """Whether objects and arrays in `value` nest deeper than `levels` (at most 254)."""
     # orjson.dumps refuses a 255th level: the value wrapped in 254 - levels lists fails exactly
     # when it nests deeper than `levels`.
     for _ in range(254 - levels):
@@ -70,10 +72,10 @@ def _check_nesting(
 ) -> None:
     # Nesting needs one bracket a level, so an event with fewer brackets in all (nearly every
     # one) is not walked at all; brackets inside strings only make this count higher.
-    if raw.count(b"{") + raw.count(b"[") <= MAX_NESTING or not _nests_too_deeply(event):
+    if raw.count(b"{") + raw.count(b"[") <= MAX_NESTING or not nests_too_deeply(event):
         return
     for key, value in event.items():  # the event is one level; name the field that goes on
-        if _nests_too_deeply(value, MAX_NESTING - 1):
+        if nests_too_deeply(value, MAX_NESTING - 1):
             reason = f"nests objects and arrays deeper than {MAX_NESTING} levels in the event"
             errors.append(FieldError(index, str(key)[:60], reason))
 
@@ -193,9 +195,21 @@ def _check_body(
             errors.append(FieldError(index, f"body.{key}", reason))
     error = body.get("error")
     rejected = isinstance(name, str) and name.endswith(".rejected")
-    if rejected and error is not None and not isinstance(error, Mapping):
-        reason = f"must be an object with message and code, got {_type_name(error)}"
-        errors.append(FieldError(index, "body.error", reason))
+    if rejected and error is not None:
+        if not isinstance(error, Mapping):
+            reason = f"must be an object with message and code, got {_type_name(error)}"
+            errors.append(FieldError(index, "body.error", reason))
+        else:
+            # Vellum's WorkflowError requires both: a client could not read the detail page.
+            for key in ("message", "code"):
+                if not isinstance(error.get(key), str):
+                    reason = f"is required and must be a string, got {_type_name(error.get(key))}"
+                    errors.append(FieldError(index, f"body.error.{key}", reason))
+    state = body.get("state")
+    if state is not None and not isinstance(state, Mapping):
+        # Served as the detail's `state`, which Vellum's clients read as an object.
+        reason = f"must be an object of the workflow's state, got {_type_name(state)}"
+        errors.append(FieldError(index, "body.state", reason))
     if body.get("usage_result") is not None:
         check_usage_result(body["usage_result"], index, errors)
 
@@ -205,7 +219,43 @@ def validate_event(event: Json, raw: bytes, index: int) -> Envelope | list[Field
     if not isinstance(event, Mapping):
         return [FieldError(index, "event", f"must be a JSON object, got {_type_name(event)}")]
     errors: list[FieldError] = []
+    envelope = _read_envelope(event, raw, index, errors)
+    _check_content(event, raw, index, errors)
+    if errors or envelope is None:
+        return errors
+    return envelope
 
+
+def stored_envelope(event: Json, raw: bytes) -> Envelope:
+    """The envelope of an event the log holds. Only what files it (names, ids, times, its
+    parent chain) is read: what ingest checks of the rest has grown stricter over time, and
+    the log keeps what older versions accepted."""
+    errors: list[FieldError] = []
+    envelope = _read_envelope(event, raw, 0, errors) if isinstance(event, Mapping) else None
+    if envelope is None:
+        raise ValueError(f"the log holds an event without an envelope: {errors}")
+    return envelope
+
+
+def _check_content(
+    event: Mapping[str, Json], raw: bytes, index: int, errors: list[FieldError]
+) -> None:
+    """What ingest requires beyond the envelope, so every read can serve what it stores."""
+    _check_links(event.get("links"), index, errors)
+    _check_nesting(event, raw, index, errors)
+    errors.extend(FieldError(index, field, reason) for field, reason in ambiguities(event, raw))
+    body = event.get("body")
+    if not isinstance(body, Mapping):
+        errors.append(FieldError(index, "body", f"must be an object, got {_type_name(body)}"))
+    else:
+        _check_body(body, event.get("name"), index, errors)
+
+
+def _read_envelope(
+    event: Mapping[str, Json], raw: bytes, index: int, errors: list[FieldError]
+) -> Envelope | None:
+    """The fields that file the event (appending a FieldError for each bad one), or None."""
+    found = len(errors)
     name = event.get("name")
     if not isinstance(name, str) or name not in EVENT_NAMES:
         reason = "is required" if name is None else f"is not a known event name: {str(name)[:60]!r}"
@@ -233,18 +283,8 @@ def validate_event(event: Json, raw: bytes, index: int) -> Envelope | list[Field
 
     parent = event.get("parent")
     root_workflow_span = _check_parent(parent, index, errors)
-
-    _check_links(event.get("links"), index, errors)
-    _check_nesting(event, raw, index, errors)
-
-    body = event.get("body")
-    if not isinstance(body, Mapping):
-        errors.append(FieldError(index, "body", f"must be an object, got {_type_name(body)}"))
-    else:
-        _check_body(body, name, index, errors)
-
-    if errors:
-        return errors
+    if len(errors) > found:
+        return None
     assert isinstance(name, str)
     assert event_id
     assert trace_id
@@ -258,13 +298,9 @@ def validate_event(event: Json, raw: bytes, index: int) -> Envelope | list[Field
     elif event_name.is_workflow:
         execution_id = span_id
     else:
-        return [
-            FieldError(
-                index,
-                "parent",
-                "a node event needs a WORKFLOW context in its parent chain to find its execution",
-            )
-        ]
+        reason = "a node event needs a WORKFLOW context in its parent chain to find its execution"
+        errors.append(FieldError(index, "parent", reason))
+        return None
     parent_span = parent.get("span_id") if isinstance(parent, Mapping) else None
     return Envelope(
         event_id=event_id,

@@ -24,6 +24,9 @@ USAGE_COUNT_FIELDS = (
     "cache_read_input_tokens",
 )
 COST_UNITS = frozenset({"USD"})
+MAX_COST = 1e15
+"""The largest cost a span may report, either sign: far beyond any real price, and small
+enough that the sum over any execution stays a finite number."""
 MAX_COUNT = 2**53 - 1
 """The largest count a span may report: the largest integer every JSON client reads exactly.
 The execution's totals are sums of these, which the reads can write up to 2**64 - 1."""
@@ -35,7 +38,7 @@ def _is_count(value: Any) -> bool:
     )
 
 
-def check_usage_result(value: Any, index: int, errors: list[FieldError]) -> None:
+def check_usage_result(value: Any, index: int | None, errors: list[FieldError]) -> None:
     """Append a FieldError for each way `value` is not a usage result."""
     field = "body.usage_result"
     if not isinstance(value, Mapping):
@@ -66,6 +69,9 @@ def check_usage_result(value: Any, index: int, errors: list[FieldError]) -> None
         amount = price.get("value") if isinstance(price, Mapping) else None
         if isinstance(amount, bool) or not isinstance(amount, int | float):
             errors.append(FieldError(index, f"{where}.value", "must be a number"))
+        elif not -MAX_COST <= amount <= MAX_COST:
+            reason = f"must be a number from {-MAX_COST:g} to {MAX_COST:g}"
+            errors.append(FieldError(index, f"{where}.value", reason))
         unit = price.get("unit", "USD") if isinstance(price, Mapping) else None
         if unit not in COST_UNITS:
             errors.append(

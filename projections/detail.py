@@ -15,7 +15,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 from uuid import UUID
@@ -28,6 +28,13 @@ from domain.lifecycle import ExecutionStatus
 from domain.usage import USAGE_COUNT_FIELDS
 from projections.clickhouse import query_text
 from projections.queries import ExecutionStatusView, execution_header, status_view
+from projections.unreadable import (
+    Unreadable,
+    object_text,
+    stored_object,
+    usable_usage,
+    workflow_error,
+)
 
 _POSITION = query_text("span_position")
 _SPANS = query_text("span_detail")
@@ -73,6 +80,12 @@ class DetailPage:
     has_more: bool
     usage_total: dict[str, Any] | None
     """The usage of the whole execution, not only of this page's spans."""
+    inputs: dict[str, Any] | None = None
+    """The root span's inputs, outputs and (when it was rejected) error, parsed."""
+    outputs: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    unreadable: list[Unreadable] = field(default_factory=list)
+    """Stored values left out because the page's shape cannot hold them."""
 
 
 class ExecutionDetails:
@@ -163,21 +176,28 @@ class ExecutionDetails:
             rows = self._spans(ids, after, root_position, limit + 2)
             root = next((span for _, span in rows if span.span_id == execution_id), None)
         self._first_positions.put((workspace_id, execution_id), summary.first_position)
-        usage: dict[UUID, str] = dict(header.result()["usage_rows"])
+        usage, unreadable = usable_usage(dict(header.result()["usage_rows"]))
         after_cursor = [(position, span) for position, span in rows if position > after]
         if page_rows := after_cursor[:limit]:
             last_position, last = page_rows[-1]
             self._cursors.put((workspace_id, execution_id, last.span_id), last_position)
         if root is None:
             root = self._root_elsewhere(ids, execution_id)
+        rejected = root is not None and root.status == "REJECTED"
         return DetailPage(
             summary=summary,
             root=_with_usage(root, usage) if root is not None else None,
-            parent_context=header.result()["parent_context"],
-            state=header.result()["state"],
+            parent_context=object_text(
+                header.result()["parent_context"], "parent_context", unreadable
+            ),
+            state=object_text(header.result()["state"], "state", unreadable),
             spans=[_with_usage(span, usage) for _, span in page_rows],
             has_more=len(after_cursor) > limit,
             usage_total=usage_total(usage.values()),
+            inputs=stored_object(root.inputs, "inputs", unreadable) if root else None,
+            outputs=stored_object(root.outputs, "outputs", unreadable) if root else None,
+            error=workflow_error(root.error, "error", unreadable) if root and rejected else None,
+            unreadable=unreadable,
         )
 
     def _cursor_position(self, ids: dict[str, Any], span_id: UUID) -> int | None:
@@ -292,18 +312,13 @@ def _total(counts: list[int]) -> int | None:
     return total if total <= _MAX_TOTAL else None
 
 
-def _count(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 def usage_total(usage_results: Iterable[str]) -> dict[str, Any] | None:
     """Spans' `usage_result`s as one `WorkflowExecutionUsageResult`; None when there are none.
 
+    Each result is one ingest accepted (`usable_usage` leaves out any other the log holds).
     Usage is summed per `ml_model_name` (each count field on its own), cost per unit. The sum
     is taken here, over span_usage's one deduplicated row per span, and never in SQL over raw
     events: a redelivered or replayed event is another `events` row and would count twice.
-    The rows are few (only spans that reported usage), and this keeps the leniency towards
-    what senders put in the JSON (missing fields, odd values are skipped) in one place.
     Cost uses `math.fsum`, so the total does not depend on the rows' order.
     """
     results = [orjson.loads(raw) for raw in usage_results]
@@ -312,20 +327,13 @@ def usage_total(usage_results: Iterable[str]) -> dict[str, Any] | None:
     counts: dict[str, dict[str, list[int]]] = {}
     costs: dict[str, list[float]] = {}
     for result in results:
-        if not isinstance(result, dict):
-            continue
-        for entry in result.get("usage") or []:
-            if not isinstance(entry, dict) or not isinstance(entry.get("ml_model_name"), str):
-                continue
+        for entry in result["usage"]:
             model = counts.setdefault(entry["ml_model_name"], {})
-            usage = entry.get("ml_model_usage")
-            for name, value in (usage if isinstance(usage, dict) else {}).items():
-                if (count := _count(value)) is not None:
-                    model.setdefault(name, []).append(count)
-        for price in result.get("cost") or []:
-            value = price.get("value") if isinstance(price, dict) else None
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                costs.setdefault(str(price.get("unit") or "USD"), []).append(value)
+            for name, value in entry["ml_model_usage"].items():
+                if isinstance(value, int) and not isinstance(value, bool):
+                    model.setdefault(name, []).append(value)
+        for price in result["cost"]:
+            costs.setdefault(str(price.get("unit") or "USD"), []).append(price["value"])
     return {
         "usage": [
             {
@@ -337,6 +345,7 @@ def usage_total(usage_results: Iterable[str]) -> dict[str, Any] | None:
             }
             for name, model in sorted(counts.items())
         ],
+        # Each cost is at most 1e15 (checked at ingest and by `usable_usage`): no sum overflows.
         "cost": [
             {"value": math.fsum(values), "unit": unit} for unit, values in sorted(costs.items())
         ],

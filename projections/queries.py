@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-import orjson
 from clickhouse_connect.driver.client import Client
 
 from domain.lifecycle import ExecutionStatus, status_of
 from projections.clickhouse import query_text
+from projections.unreadable import Unreadable, stored_object, workflow_error
 
 _STATUS = query_text("execution_status")
 _HEADER = query_text("execution_header")
@@ -21,10 +21,6 @@ _OUTCOME_EVENT = query_text("outcome_event")
 def utc(value: datetime | None) -> datetime | None:
     # chDB hands DateTime64(6, 'UTC') back without its zone; it is UTC by the column's type.
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
-
-
-def _json(raw: str) -> Any:
-    return orjson.loads(raw) if raw else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +36,8 @@ class ExecutionStatusView:
     has_conflicting_outcomes: bool
     first_position: int
     """The log position of its first event: the root span's keyset position, as a rule."""
+    unreadable: list[Unreadable] = field(default_factory=list)
+    """Stored values left out because the answer's shape cannot hold them."""
 
 
 class ExecutionQueries:
@@ -80,13 +78,21 @@ def status_view(execution_id: UUID, row: dict[str, Any]) -> ExecutionStatusView 
         return None
     outcome_status, outputs, error = row["outcome"]
     outcome = ExecutionStatus(outcome_status) if outcome_status else None
+    unreadable: list[Unreadable] = []
     return ExecutionStatusView(
         execution_id=execution_id,
         status=status_of(outcome, bool(row["streamed"]), ran=True),
-        outputs=_json(outputs) if outcome is ExecutionStatus.FULFILLED else None,
-        error=_json(error) if outcome is ExecutionStatus.REJECTED else None,
+        outputs=(
+            stored_object(outputs, "outputs", unreadable)
+            if outcome is ExecutionStatus.FULFILLED
+            else None
+        ),
+        error=workflow_error(error, "error", unreadable)
+        if outcome is ExecutionStatus.REJECTED
+        else None,
         started_at=utc(row["started_at"]),
         last_event_at=utc(row["last_event_at"]),
         has_conflicting_outcomes=row["outcome_status_count"] > 1,
         first_position=int(row["first_position"]),
+        unreadable=unreadable,
     )

@@ -15,12 +15,20 @@ from projections.queries import utc
 _STATE = query_text("execution_state")
 
 
+def _uuid(value: object) -> UUID | None:
+    # Links are kept as sent: ingest checks their shape, not that their ids are UUIDs.
+    try:
+        return UUID(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
 def _link(links: list[dict[str, Any]], kind: str) -> tuple[UUID | None, UUID | None]:
     for link in links:
         if isinstance(link, dict) and link.get("type") == kind:
-            context = link.get("span_context") or {}
-            span_id = context.get("span_id")
-            return UUID(link["trace_id"]), UUID(span_id) if span_id else None
+            context = link.get("span_context")
+            span_id = context.get("span_id") if isinstance(context, dict) else None
+            return _uuid(link.get("trace_id")), _uuid(span_id)
     return None, None
 
 

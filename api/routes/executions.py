@@ -13,7 +13,12 @@ from starlette.routing import Route
 
 from api.auth import require_workspace
 from api.errors import ApiError
-from api.vellum_shapes import DETAIL_JSON_OPTIONS, detail_json, pending_detail_json
+from api.vellum_shapes import (
+    DETAIL_JSON_OPTIONS,
+    detail_json,
+    pending_detail_json,
+    unreadable_json,
+)
 from domain.actuals import ActualsLog
 from domain.errors import ExecutionNotFound, FieldError, InvalidCursor
 from domain.lifecycle import ExecutionStatus
@@ -120,17 +125,14 @@ async def execution_status(request: Request) -> Response:
             "execution_detail_url": detail_url,
         }
     else:
-        error = None
-        if isinstance(view.error, dict):
-            error = {"message": view.error.get("message"), "code": view.error.get("code")}
-        elif view.error is not None:  # logged before ingest required an object here
-            error = {"message": str(view.error), "code": None}
+        error = view.error
         body = {
             "status": view.status.value,
             "execution_id": str(execution_id),
             "outputs": view.outputs,
-            "error": error,
+            "error": {"message": error["message"], "code": error["code"]} if error else None,
             "execution_detail_url": detail_url,
+            **unreadable_json(view.unreadable),
         }
     await _add_actuals(request, body, workspace.id, execution_id)
     return Response(orjson.dumps(body), media_type="application/json")
