@@ -16,9 +16,11 @@ from importlib.metadata import PackageNotFoundError, version
 
 import httpx
 import uvicorn
+from starlette.types import ASGIApp
 
 from api.admin_client import remove_address, server_admin, write_address
 from api.app import create_app, open_ledger, read_admin_token
+from api.connections import guarded_protocol
 from api.live import LiveProjections
 from api.locks import migration_lock, writer_lock
 from api.logs import configure_logging
@@ -92,21 +94,27 @@ def ensure_admin_token(settings: Settings) -> None:
         file.write(secrets.token_urlsafe(32) + "\n")
 
 
+def server_config(app: ASGIApp, settings: Settings) -> uvicorn.Config:
+    """How `serve` runs the app under uvicorn (tests serve it the same way)."""
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        # One worker: the embedded ClickHouse engine allows one process per data folder.
+        workers=1,
+        http=guarded_protocol(settings.connection_limits),
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=int(settings.graceful_shutdown_seconds),
+    )
+
+
 def serve(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     settings = _settings(args, env)
     configure_logging(settings.log_level)
     ensure_first_key(settings)
     ensure_admin_token(settings)
-    config = uvicorn.Config(
-        create_app(env, settings),
-        host=settings.host,
-        port=settings.port,
-        # One worker: the embedded ClickHouse engine allows one process per data folder.
-        workers=1,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=int(settings.graceful_shutdown_seconds),
-    )
+    config = server_config(create_app(env, settings), settings)
     # Bound here, before serving, so the address the port resolved to (`--port 0` too) can be
     # left for `replay` and `verify`, which must reach this server and no other.
     sock = config.bind_socket()

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from api.connections import ConnectionLimits, default_max_connections
 from domain.log.ledger import POSTGRES_MODULE, SQLITE_MODULE
 
 # eventsourcing reads these itself; they pass through to the log unchanged.
@@ -68,6 +69,7 @@ class Settings:
     workers: int = 4
     replica: str = "embedded"
     deployments_file: Path | None = None
+    connection_limits: ConnectionLimits = field(default_factory=ConnectionLimits)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -114,6 +116,13 @@ class Settings:
             log_level=(env.get("RUNLEDGER_LOG_LEVEL") or "INFO").upper(),
             graceful_shutdown_seconds=_float(env, "RUNLEDGER_SHUTDOWN_SECONDS", 30.0),
             log_env=log_env,
+            connection_limits=ConnectionLimits(
+                header_timeout_seconds=_float(env, "RUNLEDGER_HEADER_TIMEOUT_SECONDS", 10.0),
+                body_timeout_seconds=_float(env, "RUNLEDGER_BODY_TIMEOUT_SECONDS", 60.0),
+                max_header_bytes=_int(env, "RUNLEDGER_MAX_HEADER_BYTES", 64 * 1024),
+                max_headers=_int(env, "RUNLEDGER_MAX_HEADERS", 100),
+                max_connections=_int(env, "RUNLEDGER_MAX_CONNECTIONS", default_max_connections()),
+            ),
         )
 
     @property

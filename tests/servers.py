@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ import uvicorn
 from vellum import Vellum, VellumEnvironment
 
 from api.app import create_app, open_ledger
+from api.cli import server_config
 from api.settings import Settings
 from domain.keys import KeyRing
 
@@ -72,10 +73,8 @@ def server_in_thread(env: Mapping[str, str]) -> Iterator[RunningServer]:
     """The real app under uvicorn on a free port, in this process."""
     port = free_port()
     key = create_key(env)
-    config = uvicorn.Config(
-        create_app(env), host="127.0.0.1", port=port, log_config=None, access_log=False
-    )
-    server = uvicorn.Server(config)
+    settings = replace(Settings.from_env(env), host="127.0.0.1", port=port)
+    server = uvicorn.Server(server_config(create_app(env, settings), settings))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     base_url = f"http://127.0.0.1:{port}"
