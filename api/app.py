@@ -10,6 +10,7 @@ from uuid import UUID
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
+from api.admin_client import remove_address
 from api.deployments_file import register_file
 from api.errors import EXCEPTION_HANDLERS
 from api.live import LiveProjections
@@ -109,6 +110,11 @@ def create_app(env: Mapping[str, str], settings: Settings | None = None) -> Star
         try:
             yield
         finally:
+            # Here rather than after uvicorn returns: on SIGTERM it re-raises the signal once the
+            # app has stopped, and the process ends without unwinding `serve`.
+            served_url = getattr(app.state, "served_url", None)
+            if served_url is not None:
+                remove_address(settings, served_url)
             # Requests have drained by now (uvicorn waits for them), so closing loses nothing;
             # the runner finishes its batch and resumes from its tracking row next start.
             runtime.close(settings.graceful_shutdown_seconds)

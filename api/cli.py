@@ -114,11 +114,13 @@ def serve(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     configure_logging(settings.log_level)
     ensure_first_key(settings)
     ensure_admin_token(settings)
-    config = server_config(create_app(env, settings), settings)
+    app = create_app(env, settings)
+    config = server_config(app, settings)
     # Bound here, before serving, so the address the port resolved to (`--port 0` too) can be
-    # left for `replay` and `verify`, which must reach this server and no other.
+    # left for `replay` and `verify`, which must reach this server and no other; the app's
+    # shutdown removes it.
     sock = config.bind_socket()
-    url = write_address(settings, settings.host, sock.getsockname()[1])
+    url = app.state.served_url = write_address(settings, settings.host, sock.getsockname()[1])
     try:
         uvicorn.Server(config).run(sockets=[sock])
     finally:

@@ -83,13 +83,17 @@ def clickhouse_env(clickhouse_url: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def postgres_env(postgres_ready: None, clickhouse_env: dict[str, str]) -> Iterator[dict[str, str]]:
+def postgres_env(
+    postgres_ready: None, clickhouse_env: dict[str, str], tmp_path: Path
+) -> Iterator[dict[str, str]]:
     """Env for a PostgreSQL log in a schema of its own, dropped afterwards."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
     with pg_connect(PG_TEST_DATABASE) as conn:
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
     yield {
         **clickhouse_env,
+        # A server leaves its admin token and address in the data folder: never the checkout's.
+        "RUNLEDGER_DATA_DIR": str(tmp_path / "data"),
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
         "POSTGRES_DBNAME": PG_TEST_DATABASE,
         "POSTGRES_HOST": PG["host"],

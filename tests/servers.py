@@ -55,7 +55,7 @@ def create_key(env: Mapping[str, str], workspace: str = "tests") -> str:
         ledger.close()
 
 
-def wait_until_ready(base_url: str, timeout: float = 30.0) -> None:
+def wait_until_ready(base_url: str, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:

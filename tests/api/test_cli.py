@@ -43,8 +43,11 @@ def test_serve_creates_a_first_key_and_stops_gracefully_losing_nothing(tmp_path:
         headers={"X-API-KEY": key},
     )
     assert response.json()["accepted_count"] == len(events)
+    recorded = orjson.loads((data / "server.json").read_bytes())
+    assert recorded["url"] == server.base_url
     # uvicorn re-raises the SIGTERM it handled once it has drained, as process managers expect.
     assert server.stop() in (0, -signal.SIGTERM)
+    assert not (data / "server.json").exists(), "a stopped server's address must not linger"
     log_lines = [
         orjson.loads(line)
         for line in (tmp_path / "server.log").read_text().splitlines()
