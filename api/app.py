@@ -30,6 +30,7 @@ from api.routes.admin import ReplayState
 from api.settings import Settings
 from domain.keys import KeyRing
 from domain.log.ledger import SQLITE_MODULE, TAIL_RECORDS, Ledger
+from domain.position_tokens import PositionTokens
 from domain.state import ResolvedState
 from projections.state import execution_state
 from runtime.executor import Runtime
@@ -91,6 +92,7 @@ def create_app(env: Mapping[str, str], settings: Settings | None = None) -> Star
         live.watch()
         app.state.ledger = ledger
         app.state.keys = KeyRing(ledger, cache_seconds=settings.key_cache_seconds)
+        app.state.position_tokens = PositionTokens.of_log(ledger)
         app.state.live = live
         app.state.replay = ReplayState()
         app.state.admin_token = settings.admin_token or read_admin_token(settings)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
@@ -9,6 +11,7 @@ from api.errors import Unauthorized
 from domain.keys import KeyRing, Workspace
 
 API_KEY_HEADER = "x-api-key"
+ADMIN_TOKEN_HEADER = "x-admin-token"  # noqa: S105 (a header name, not a secret)
 
 
 async def require_workspace(request: Request) -> Workspace:
@@ -23,3 +26,16 @@ async def require_workspace(request: Request) -> Workspace:
     if workspace is None:
         raise Unauthorized("the X-API-KEY is not a valid key")
     return workspace
+
+
+def is_admin(request: Request) -> bool:
+    """Whether the request carries the server's admin token (`X-Admin-Token`)."""
+    expected = request.app.state.admin_token
+    given = request.headers.get(ADMIN_TOKEN_HEADER, "")
+    return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
+
+
+def require_admin(request: Request) -> None:
+    """401 unless the request carries the admin token."""
+    if not is_admin(request):
+        raise Unauthorized("the X-Admin-Token header is missing or wrong")

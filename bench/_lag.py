@@ -23,6 +23,7 @@ import orjson
 from bench._events import root_execution
 from bench._latency import Samples
 from bench._runners import EVENTS_PATH, process_cpu_seconds
+from bench._server import ADMIN_HEADERS
 
 POLL_SECONDS = 0.005
 SETTLE_SECONDS = 60.0
@@ -172,7 +173,7 @@ def _wait_until_caught_up(http: httpx.Client) -> dict[str, Any]:
     """/readyz once projections have reached the log's head."""
     deadline = time.monotonic() + SETTLE_SECONDS
     while True:
-        answer: dict[str, Any] = orjson.loads(http.get("/readyz").content)
+        answer: dict[str, Any] = orjson.loads(http.get("/readyz", headers=ADMIN_HEADERS).content)
         if answer["projections"]["behind_count"] == 0 or time.monotonic() > deadline:
             return answer
         time.sleep(0.05)

@@ -23,7 +23,7 @@ import orjson
 
 from bench._events import EventCloner, batch_bodies
 from bench._runners import EVENTS_PATH, WORKSPACE
-from bench._server import running_server
+from bench._server import ADMIN_HEADERS, running_server
 from bench._stores import SQLITE, Postgres, fresh_store
 
 SAMPLE_SECONDS = 0.5
@@ -165,7 +165,7 @@ def measure_rss(
 def _caught_up(http: httpx.Client, timeout: float) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
-        answer: dict[str, Any] = orjson.loads(http.get("/readyz").content)
+        answer: dict[str, Any] = orjson.loads(http.get("/readyz", headers=ADMIN_HEADERS).content)
         if answer["projections"]["behind_count"] == 0:
             return answer
         if time.monotonic() > deadline:

@@ -200,7 +200,9 @@ def _drive_clients(
     # The barrier starts the clock only once every client is connected and warmed up.
     barrier = threading.Barrier(clients + 1)
     accepted = [0] * clients
-    positions = [0] * clients
+    # Each client's last position token: positions come as opaque tokens, which cannot be
+    # compared, so the run waits for every client's last batch.
+    tokens: list[str | None] = [None] * clients
     failures: list[BaseException] = []
     headers = {"X-API-KEY": key, "Content-Type": "application/json"}
 
@@ -216,9 +218,9 @@ def _drive_clients(
                 return
             try:
                 for body in timed[index::clients]:
-                    count, position = _post(http, body)
+                    count, token = _post(http, body)
                     accepted[index] += count
-                    positions[index] = max(positions[index], position)
+                    tokens[index] = token
             except BaseException as error:
                 failures.append(error)
 
@@ -234,7 +236,7 @@ def _drive_clients(
             for thread in threads:
                 thread.join()
         if wait_visible and not failures:
-            _wait_visible(base_url, headers, timed, max(positions))
+            _wait_visible(base_url, headers, timed, [t for t in tokens if t is not None])
             visible_seconds = time.perf_counter() - started
         server_cpu = process_cpu_seconds(server_pid) - server_cpu_started
     if failures:
@@ -243,9 +245,10 @@ def _drive_clients(
 
 
 def _wait_visible(
-    base_url: str, headers: dict[str, str], timed: Sequence[bytes], log_position: int
+    base_url: str, headers: dict[str, str], timed: Sequence[bytes], tokens: Sequence[str]
 ) -> None:
-    """Until status shows the last batch: read-your-writes on the latest execution started."""
+    """Until status shows every client's last batch: read-your-writes on each client's token,
+    reading the latest execution started."""
     execution = next(
         (found for body in reversed(timed) if (found := root_execution(body)) is not None), None
     )
@@ -253,23 +256,27 @@ def _wait_visible(
         raise RuntimeError("no batch starts an execution whose status could be read")
     deadline = time.monotonic() + VISIBLE_TIMEOUT_SECONDS
     with httpx.Client(base_url=base_url, headers=headers, timeout=120) as http:
-        while True:
-            # The server holds the request until the position is visible (RUNLEDGER_READ_WAIT_
-            # SECONDS), then answers 503: ask again.
-            response = http.get(
-                f"/v1/workflows/executions/{execution}/status",
-                params={"min_log_position": log_position},
+        for token in tokens:
+            _wait_visible_one(http, execution, token, deadline)
+
+
+def _wait_visible_one(http: httpx.Client, execution: str, token: str, deadline: float) -> None:
+    while True:
+        # The server holds the request until the position is visible (RUNLEDGER_READ_WAIT_
+        # SECONDS), then answers 503: ask again.
+        response = http.get(
+            f"/v1/workflows/executions/{execution}/status", params={"min_log_position": token}
+        )
+        if response.status_code == 200:
+            return
+        if response.status_code != 503 or time.monotonic() > deadline:
+            raise RuntimeError(
+                f"status of the last execution answered {response.status_code}:"
+                f" {response.text[:300]}"
             )
-            if response.status_code == 200:
-                return
-            if response.status_code != 503 or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"status of the last execution answered {response.status_code}:"
-                    f" {response.text[:300]}"
-                )
 
 
-def _post(http: httpx.Client, body: bytes) -> tuple[int, int]:
+def _post(http: httpx.Client, body: bytes) -> tuple[int, str]:
     response = http.post(EVENTS_PATH, content=body)
     if response.status_code != 200:
         raise RuntimeError(f"ingest answered {response.status_code}: {response.text[:300]}")

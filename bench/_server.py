@@ -19,6 +19,9 @@ from bench._stores import Env, open_log
 from domain.keys import KeyRing
 
 READY_SECONDS = 60.0
+# The servers' admin token: /readyz shows how far projections are only to the operator.
+ADMIN_TOKEN = "bench-admin-token"
+ADMIN_HEADERS = {"X-Admin-Token": ADMIN_TOKEN}
 # Configuration the caller's shell may carry; the server gets only what the benchmark sets.
 _CONFIG_PREFIXES = ("RUNLEDGER_", "PERSISTENCE_MODULE", "SQLITE_", "POSTGRES_", "CREATE_TABLE")
 
@@ -54,7 +57,12 @@ def running_server(env: Env, workspace: str, log_path: Path) -> Iterator[Server]
     """Start `python -m api.cli serve` configured by `env` alone; stop it afterwards."""
     key = create_key(env, workspace)
     port = free_port()
-    server_env = {**env, "RUNLEDGER_HOST": "127.0.0.1", "RUNLEDGER_PORT": str(port)}
+    server_env = {
+        "RUNLEDGER_ADMIN_TOKEN": ADMIN_TOKEN,
+        **env,
+        "RUNLEDGER_HOST": "127.0.0.1",
+        "RUNLEDGER_PORT": str(port),
+    }
     with spawn(["-m", "api.cli", "serve"], server_env, log_path, port, key) as server:
         yield server
 

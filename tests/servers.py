@@ -23,7 +23,8 @@ from vellum import Vellum, VellumEnvironment
 from api.app import create_app, open_ledger
 from api.cli import server_config
 from api.settings import Settings
-from domain.keys import KeyRing
+from domain.keys import KeyRing, workspace_id_for
+from domain.position_tokens import PositionTokens
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,33 @@ class RunningServer:
 
     def headers(self) -> dict[str, str]:
         return {"X-API-KEY": self.api_key, "Content-Type": "application/json"}
+
+    def readiness(self) -> dict[str, Any]:
+        """`/readyz` as an operator reads it (the admin token shows the positions)."""
+        response = httpx.get(
+            f"{self.base_url}/readyz",
+            headers={"X-Admin-Token": self.env["RUNLEDGER_ADMIN_TOKEN"]},
+            timeout=10,
+        )
+        body: dict[str, Any] = response.json()
+        return body
+
+
+TEST_ADMIN_TOKEN = "tests-admin-token"
+
+
+def position_token(
+    env: Mapping[str, str], position: int | None = None, workspace: str = "tests"
+) -> str:
+    """A `min_log_position` token of `position` (the log's head by default) for the workspace,
+    as ingest would answer it: for waits on what a test wrote straight into the log."""
+    ledger = open_ledger(Settings.from_env(env))
+    try:
+        tokens = PositionTokens.of_log(ledger)
+        at = ledger.max_position() if position is None else position
+        return tokens.token(workspace_id_for(workspace), at)
+    finally:
+        ledger.close()
 
 
 def free_port() -> int:
@@ -71,6 +99,7 @@ def wait_until_ready(base_url: str, timeout: float = 120.0) -> None:
 @contextmanager
 def server_in_thread(env: Mapping[str, str]) -> Iterator[RunningServer]:
     """The real app under uvicorn on a free port, in this process."""
+    env = {"RUNLEDGER_ADMIN_TOKEN": TEST_ADMIN_TOKEN, **env}
     port = free_port()
     key = create_key(env)
     settings = replace(Settings.from_env(env), host="127.0.0.1", port=port)
@@ -112,6 +141,16 @@ class ServerProcess:
             )
         wait_until_ready(self.base_url)
 
+    def readiness(self) -> dict[str, Any]:
+        """`/readyz` with the admin token `serve` left in its data folder."""
+        settings = Settings.from_env(self.env)
+        token = settings.admin_token or settings.admin_token_path.read_text().strip()
+        response = httpx.get(
+            f"{self.base_url}/readyz", headers={"X-Admin-Token": token}, timeout=10
+        )
+        body: dict[str, Any] = response.json()
+        return body
+
     def kill(self) -> None:
         assert self.process is not None
         self.process.send_signal(signal.SIGKILL)
@@ -135,12 +174,12 @@ def vellum_client(server: RunningServer) -> Iterator[Vellum]:
         )
 
 
-def post_events(server: RunningServer, events: list[dict[str, Any]], key: str | None = None) -> int:
-    """Post raw events (with another workspace's key if given); the log position to wait for."""
+def post_events(server: RunningServer, events: list[dict[str, Any]], key: str | None = None) -> str:
+    """Post raw events (with another workspace's key if given); the position token to wait for."""
     headers = {**server.headers(), **({"X-API-KEY": key} if key else {})}
     response = httpx.post(
         server.base_url + "/monitoring/v1/events", content=orjson.dumps(events), headers=headers
     )
     assert response.status_code == 200, response.text
-    position: int = response.json()["log_position"]
-    return position
+    token: str = response.json()["log_position"]
+    return token

@@ -8,7 +8,6 @@ verify` ask the running server to do the work.
 
 from __future__ import annotations
 
-import hmac
 import logging
 import threading
 import time
@@ -21,13 +20,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from api.admin_client import admin_proof
+from api.auth import require_admin
 from api.errors import ApiError
 from domain.errors import FieldError
 from projections.generations import Generations
 from projections.replay import replay, verify
 
 log = logging.getLogger("runledger.admin")
-ADMIN_TOKEN_HEADER = "x-admin-token"  # noqa: S105 (a header name, not a secret)
 # Servers follow the generation pointer every 2 s; the previous generation is dropped after this.
 PREVIOUS_GENERATION_GRACE_SECONDS = 10.0
 
@@ -42,13 +41,6 @@ class ReplayState:
     database: str = ""
     previous_database: str = ""
     error: str | None = None
-
-
-def _require_admin(request: Request) -> None:
-    expected = request.app.state.admin_token
-    given = request.headers.get(ADMIN_TOKEN_HEADER, "")
-    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
-        raise ApiError(401, "the X-Admin-Token header is missing or wrong")
 
 
 def _run_replay(request: Request, state: ReplayState) -> None:
@@ -82,7 +74,7 @@ def _run_replay(request: Request, state: ReplayState) -> None:
 
 async def start_replay(request: Request) -> Response:
     """Start rebuilding every projection from the log (202); one replay at a time."""
-    _require_admin(request)
+    require_admin(request)
     if request.app.state.replay.state == "running":
         raise ApiError(409, "a replay is already running")
     state = request.app.state.replay = ReplayState(state="running")
@@ -92,13 +84,13 @@ async def start_replay(request: Request) -> Response:
 
 async def replay_status(request: Request) -> Response:
     """How far the replay is."""
-    _require_admin(request)
+    require_admin(request)
     return Response(orjson.dumps(asdict(request.app.state.replay)), media_type="application/json")
 
 
 async def run_verify(request: Request) -> Response:
     """Compare the live projections with a fresh fold of the log."""
-    _require_admin(request)
+    require_admin(request)
     live = request.app.state.live
     report = await run_in_threadpool(
         verify, request.app.state.ledger, live.reader, lambda _p, _h: None

@@ -39,7 +39,11 @@ async def create_events(request: Request) -> Response:
                 "count": result.received_count,
                 "accepted_count": result.accepted_count,
                 "duplicate_count": result.duplicate_count,
-                "log_position": result.log_position,
+                # A token, not the number: positions would tell this workspace how much the
+                # others write (domain/position_tokens.py).
+                "log_position": request.app.state.position_tokens.token(
+                    workspace.id, result.log_position
+                ),
             }
         ),
         media_type="application/json",

@@ -22,6 +22,7 @@ from api.vellum_shapes import (
 from domain.actuals import ActualsLog
 from domain.errors import ExecutionNotFound, FieldError, InvalidCursor
 from domain.lifecycle import ExecutionStatus
+from domain.position_tokens import InvalidPositionToken, PositionTokens
 from domain.runs import Run
 from projections.detail import DetailPage, ExecutionDetails
 from projections.queries import ExecutionQueries
@@ -37,32 +38,34 @@ def _execution_id(request: Request) -> UUID:
         raise ApiError(400, f"execution_id must be a UUID, got {raw[:60]!r}") from None
 
 
-async def _wait_for_requested_position(request: Request) -> None:
-    """Read-your-writes: `min_log_position` (the `log_position` ingest answered) waits for it."""
+async def _wait_for_requested_position(request: Request, workspace_id: UUID) -> None:
+    """Read-your-writes: `min_log_position` (the token ingest answered) waits for its position."""
     raw = request.query_params.get("min_log_position")
     if raw is None:
         return
+    tokens: PositionTokens = request.app.state.position_tokens
     try:
-        position = int(raw)
-    except ValueError:
-        raise ApiError(400, f"min_log_position must be an integer, got {raw[:40]!r}") from None
+        position = tokens.position(workspace_id, raw)
+    except InvalidPositionToken:
+        reason = "is not a log position token this workspace was given"
+        raise ApiError(
+            400, f"min_log_position {reason}", [FieldError(None, "min_log_position", reason)]
+        ) from None
     runner: ProjectionRunner = request.app.state.live.runner
     if position > runner.visible_position:
-        # A position no append has answered yet would wait out the whole timeout for nothing.
+        # Only a log restored from an older copy can lack a position it once answered; such a
+        # wait would last the whole timeout for nothing.
         newest = await run_in_threadpool(request.app.state.ledger.max_position)
         if position > newest:
-            reason = f"is beyond the log's newest position, {newest}"
+            reason = "is beyond the end of the log (was the log restored from an older copy?)"
             raise ApiError(
-                400,
-                f"min_log_position {reason}",
-                [FieldError(None, "min_log_position", reason)],
+                400, f"min_log_position {reason}", [FieldError(None, "min_log_position", reason)]
             )
     timeout = request.app.state.settings.read_wait_seconds
     if not await run_in_threadpool(request.app.state.live.wait_for, position, timeout):
         raise ApiError(
             503,
-            f"log position {position} is not visible yet after {timeout:g}s "
-            f"(visible up to {runner.visible_position}); retry shortly",
+            f"the writes of min_log_position are not visible yet after {timeout:g}s; retry shortly",
             headers={"Retry-After": "1"},
         )
 
@@ -103,7 +106,7 @@ async def execution_status(request: Request) -> Response:
     """`GET /v1/workflows/executions/{execution_id}/status`: the Prime summary."""
     workspace = await require_workspace(request)
     execution_id = _execution_id(request)
-    await _wait_for_requested_position(request)
+    await _wait_for_requested_position(request, workspace.id)
     queries: ExecutionQueries = request.app.state.live.queries
     view = await run_in_threadpool(queries.status, workspace.id, execution_id)
     run = None
@@ -170,7 +173,7 @@ async def execution_detail(request: Request) -> Response:
     workspace = await require_workspace(request)
     execution_id = _execution_id(request)
     limit, prev_span_id = _span_limit(request), _prev_span_id(request)
-    await _wait_for_requested_position(request)
+    await _wait_for_requested_position(request, workspace.id)
 
     def page_of() -> DetailPage:
         # The live generation's reader at each call: a replay may switch it in between.

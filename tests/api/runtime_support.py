@@ -26,7 +26,7 @@ from api.app import open_ledger
 from api.settings import Settings
 from domain.deployments import Deployments
 from domain.keys import workspace_id_for
-from tests.servers import RunningServer, server_in_thread
+from tests.servers import RunningServer, position_token, server_in_thread
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WORKSPACE = "tests"  # the workspace of tests.servers.create_key's keys
@@ -133,8 +133,7 @@ def fulfilled_outputs(answer: ExecuteWorkflowResponse) -> dict[str, Any]:
 
 def visible_now(server: RunningServer) -> RequestOptions:
     """Request options that make a read wait until everything logged so far is visible."""
-    position = httpx.get(server.base_url + "/readyz", timeout=10).json()["log_position"]
-    return {"additional_query_parameters": {"min_log_position": position}}
+    return {"additional_query_parameters": {"min_log_position": position_token(server.env)}}
 
 
 def eventually(

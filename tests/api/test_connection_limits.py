@@ -61,7 +61,7 @@ def _dribble(sock: socket.socket, pieces: list[bytes], pause: float) -> float:
 
 
 def _log_head(server: RunningServer) -> int:
-    return int(httpx.get(f"{server.base_url}/readyz").json()["log_position"])
+    return int(server.readiness()["log_position"])
 
 
 def test_a_head_sent_a_header_at_a_time_is_cut_off(limited: RunningServer) -> None:

@@ -63,7 +63,7 @@ EXPECTED_USAGE = [("claude-sonnet-4", 7, 3, None), ("gpt-4o", 30, 13, 4)]
 EXPECTED_COST = 0.0042
 
 
-def _wait(position: int) -> Any:
+def _wait(position: str) -> Any:
     return {"additional_query_parameters": {"min_log_position": position}}
 
 
@@ -109,13 +109,13 @@ def _assert_expected_totals(detail: WorkflowExecutionDetail) -> None:
     assert cost == [("USD", pytest.approx(EXPECTED_COST))]
 
 
-def _post(client: Vellum, events: list[Event]) -> int:
-    """Post through the official client; the log position to wait for."""
+def _post(client: Vellum, events: list[Event]) -> str:
+    """Post through the official client; the position token to wait for."""
     response = client.events.create(request=to_models(events))
-    return int((response.model_extra or {})["log_position"])
+    return str((response.model_extra or {})["log_position"])
 
 
-def _detail(client: Vellum, execution_id: str, position: int) -> WorkflowExecutionDetail:
+def _detail(client: Vellum, execution_id: str, position: str) -> WorkflowExecutionDetail:
     return client.workflow_executions.retrieve_workflow_execution_detail(
         execution_id, request_options=_wait(position)
     )
@@ -187,9 +187,8 @@ def test_redelivered_shuffled_or_repeated_reports_do_not_double_the_totals(
     events.append(_later_copy(strip_fulfilled, USAGE_BY_NODE["Upper"]))
     shuffled = events[:]
     random.Random(5).shuffle(shuffled)
-    position = 0
     for start in range(0, len(shuffled), 4):
-        position = post_events(sqlite_server, shuffled[start : start + 4])
+        post_events(sqlite_server, shuffled[start : start + 4])
     position = post_events(sqlite_server, events)  # the whole run redelivered
     with vellum_client(sqlite_server) as client:
         detail = _detail(client, root, position)

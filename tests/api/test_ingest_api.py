@@ -46,7 +46,7 @@ def test_a_batch_is_acknowledged_with_vellums_count_and_runledgers_additions(
     assert body["success"] is True
     assert body["count"] == body["accepted_count"] == len(events)
     assert body["duplicate_count"] == 0
-    assert body["log_position"] >= len(events)
+    assert isinstance(body["log_position"], str)
     assert [orjson.loads(raw)["id"] for raw in _logged_raws(server)] == [e["id"] for e in events]
 
 
@@ -65,7 +65,8 @@ def test_redelivered_events_are_counted_as_duplicates_and_stored_once(
     assert again["count"] == len(events) + 2
     assert again["accepted_count"] == 0
     assert again["duplicate_count"] == len(events) + 2
-    assert again["log_position"] == first["log_position"]
+    # Both wait for the same position; as tokens they differ (nothing can be read off them).
+    assert again["log_position"] != first["log_position"]
     assert len(_logged_raws(server)) == len(events)
 
 
@@ -188,18 +189,20 @@ def test_a_batch_over_the_event_limit_is_a_400(small_server: RunningServer) -> N
 
 def test_health_and_readiness_answer_without_a_key(server: RunningServer) -> None:
     assert httpx.get(server.base_url + "/healthz").json() == {"status": "ok"}
-    position = _post(server, execution(node_count=0)).json()["log_position"]
+    token = _post(server, execution(node_count=0)).json()["log_position"]
     # Reading with min_log_position makes the projection visible up to the batch.
     status = httpx.get(
-        f"{server.base_url}/v1/workflows/executions/{uuid.uuid4()}/status?min_log_position={position}",
+        f"{server.base_url}/v1/workflows/executions/{uuid.uuid4()}/status?min_log_position={token}",
         headers=server.headers(),
     )
     assert status.status_code == 404
-    ready = httpx.get(server.base_url + "/readyz").json()
+    # Without the admin token, readiness says nothing of how much anyone writes.
+    assert httpx.get(server.base_url + "/readyz").json() == {"status": "ready"}
+    ready = server.readiness()
     assert ready["status"] == "ready"
     assert ready["log_position"] >= 2
     projections = ready["projections"]
-    assert projections["visible_position"] >= position
+    assert projections["visible_position"] >= ready["log_position"]
     assert projections["behind_count"] == 0
     assert projections["lag_samples_count"] >= 2
     assert 0 <= projections["lag_p50_seconds"] <= projections["lag_p99_seconds"] < 30
@@ -232,3 +235,36 @@ def test_a_wrong_method_is_a_405_naming_the_allowed_one(server: RunningServer) -
     assert response.status_code == 405
     assert response.headers["allow"] == "POST"
     assert response.json()["detail"]
+
+
+def test_a_workspace_sees_position_tokens_never_the_shared_log_position(
+    server: RunningServer,
+) -> None:
+    other = create_key(server.env, workspace="someone-else")
+    first = _post(server, execution(node_count=0)).json()["log_position"]
+    for _ in range(3):
+        assert _post(server, execution(node_count=3), key=other).status_code == 200
+    second = _post(server, execution(node_count=0)).json()["log_position"]
+    # Opaque: not numbers, nothing in common between two answers, so nothing to subtract.
+    for token in (first, second):
+        assert isinstance(token, str)
+        assert not token.lstrip("-").isdigit()
+    assert first[:8] != second[:8]
+
+    def status(token: str, key: str | None = None) -> httpx.Response:
+        return httpx.get(
+            f"{server.base_url}/v1/workflows/executions/{uuid.uuid4()}/status",
+            params={"min_log_position": token},
+            headers={"X-API-KEY": key or server.api_key},
+        )
+
+    assert status(second).status_code == 404  # waited for, then no such execution
+    refusals = [
+        status(second, key=other),  # another workspace's token
+        status(second[:-2] + ("AA" if second[-2:] != "AA" else "BB")),  # a changed one
+        status(str(server.readiness()["log_position"])),  # the number itself
+    ]
+    for refused in refusals:
+        assert refused.status_code == 400
+        assert refused.json()["errors"][0]["field"] == "min_log_position"
+        assert not any(c.isdigit() for c in refused.json()["detail"]), "names no position"

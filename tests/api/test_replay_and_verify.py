@@ -81,8 +81,8 @@ def test_replay_switches_reads_while_serving_and_verify_agrees(tmp_path: Path) -
     verified = _cli(server.env, "verify")
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "0 differences" in verified.stdout
-    ready = httpx.get(f"{server.base_url}/readyz").json()
-    assert ready["projections"]["visible_position"] >= position
+    ready = server.readiness()
+    assert ready["projections"]["visible_position"] >= ready["log_position"]
     server.stop()
 
     # With the server stopped, both commands run on the engine directly.

@@ -26,7 +26,7 @@ from api.settings import Settings
 from domain.envelope import stored_envelope, validate_event
 from domain.keys import KeyRing
 from tests.events import Event, node_event, workflow_event
-from tests.servers import server_in_thread
+from tests.servers import position_token, server_in_thread
 
 Legacy = Callable[[str], list[bytes]]
 
@@ -118,7 +118,7 @@ def test_a_value_older_versions_accepted_is_named_not_a_500(
     try:
         workspace = KeyRing(ledger).create("tests")[1].workspace
         envelopes = [stored_envelope(orjson.loads(raw), raw) for raw in raws]
-        position = ledger.append(workspace.id, envelopes, datetime.now(UTC)).log_position
+        ledger.append(workspace.id, envelopes, datetime.now(UTC))
     finally:
         ledger.close()
 
@@ -127,7 +127,7 @@ def test_a_value_older_versions_accepted_is_named_not_a_500(
         http = stack.enter_context(
             httpx.Client(base_url=server.base_url, headers=server.headers(), timeout=30)
         )
-        wait = {"min_log_position": position}
+        wait = {"min_log_position": position_token(sqlite_env)}
         status = http.get(f"/v1/workflows/executions/{execution_id}/status", params=wait)
         assert status.status_code == 200, status.text
         parsed_status = CheckWorkflowExecutionStatusResponse.model_validate(status.json())
