@@ -294,6 +294,16 @@ def test_a_well_formed_usage_result_is_accepted() -> None:
             id="unit-the-client-cannot-parse",
         ),
         pytest.param(
+            {"usage": [], "cost": [{"value": 0, "unit": {}}]},
+            "body.usage_result.cost[0].unit",
+            id="unit-an-object",
+        ),
+        pytest.param(
+            {"usage": [], "cost": [{"value": 0, "unit": ["USD"]}]},
+            "body.usage_result.cost[0].unit",
+            id="unit-a-list",
+        ),
+        pytest.param(
             {"usage": [], "cost": [{"value": "1.0"}]},
             "body.usage_result.cost[0].value",
             id="cost-not-a-number",
