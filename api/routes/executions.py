@@ -29,7 +29,10 @@ def _execution_id(request: Request) -> UUID:
     try:
         return UUID(raw)
     except ValueError:
-        raise ApiError(400, f"execution_id must be a UUID, got {raw[:60]!r}") from None
+        reason = f"must be a UUID, got {raw[:60]!r}"
+        raise ApiError(
+            400, f"execution_id {reason}", [FieldError(None, "execution_id", reason)]
+        ) from None
 
 
 async def _wait_for_requested_position(request: Request) -> None:
@@ -40,7 +43,12 @@ async def _wait_for_requested_position(request: Request) -> None:
     try:
         position = int(raw)
     except ValueError:
-        raise ApiError(400, f"min_log_position must be an integer, got {raw[:40]!r}") from None
+        position = -1
+    if position < 0:
+        reason = f"must be a whole number of at least 0, got {raw[:40]!r}"
+        raise ApiError(
+            400, f"min_log_position {reason}", [FieldError(None, "min_log_position", reason)]
+        )
     runner: ProjectionRunner = request.app.state.live.runner
     if position > runner.visible_position:
         # A position no append has answered yet would wait out the whole timeout for nothing.

@@ -89,14 +89,16 @@ def test_an_unknown_or_foreign_execution_is_a_404(server: RunningServer) -> None
         assert raised.value.status_code == 404
 
 
-def test_a_malformed_execution_id_or_position_is_a_400(server: RunningServer) -> None:
-    for path in (
-        "/v1/workflows/executions/not-a-uuid/status",
-        f"/v1/workflows/executions/{uuid.uuid4()}/status?min_log_position=x",
+def test_a_malformed_execution_id_or_position_is_a_400_naming_it(server: RunningServer) -> None:
+    for path, field in (
+        ("/v1/workflows/executions/not-a-uuid/status", "execution_id"),
+        (f"/v1/workflows/executions/{uuid.uuid4()}/status?min_log_position=x", "min_log_position"),
+        # A negative position used to be taken as already visible and answered 200.
+        (f"/v1/workflows/executions/{uuid.uuid4()}/status?min_log_position=-1", "min_log_position"),
     ):
         response = httpx.get(server.base_url + path, headers=server.headers())
-        assert response.status_code == 400
-        assert response.json()["detail"]
+        assert response.status_code == 400, path
+        assert response.json()["errors"][0]["field"] == field, path
 
 
 def test_a_position_beyond_the_log_is_a_400_at_once(server: RunningServer) -> None:
