@@ -1,0 +1,181 @@
+"""schemathesis against a live server: every answer matches `/openapi.json`, no 5xx, and a
+rejected batch stores nothing.
+
+Each operation gets a bounded number of generated requests (`RUNLEDGER_SCHEMATHESIS_EXAMPLES`,
+default 12: the whole run fits CI's time on a 2-core machine); set it higher for a deeper
+search, e.g. `RUNLEDGER_SCHEMATHESIS_EXAMPLES=200 .venv/bin/python -m pytest
+tests/api/test_openapi_contract.py`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, settings
+from schemathesis import Case, CheckContext, Response
+
+from api.app import open_ledger
+from api.openapi import document
+from api.openapi.events import EXAMPLE_EVENT
+from api.settings import Settings
+from tests.api.runtime_support import ENTRYPOINTS, Release, register
+from tests.servers import RunningServer, ServerProcess, create_key
+
+EXAMPLES = int(os.environ.get("RUNLEDGER_SCHEMATHESIS_EXAMPLES", "12"))
+ADMIN_TOKEN = "contract-test-admin-token"
+INGEST = "POST /monitoring/v1/events"
+
+# Where a request the document allows may still be a 400, for what the server holds: inputs
+# the release does not declare, a cursor that is no span of the execution, a log position
+# no ingest answered yet. Every other operation must accept what the document allows.
+ANSWERS_DEPEND_ON_STATE = {
+    "GET /v1/workflows/executions/{execution_id}/status",
+    "GET /v1/workflow-executions/{execution_id}/detail",
+    "POST /v1/execute-workflow",
+    "POST /v1/execute-workflow-async",
+    "POST /v1/execute-workflow-stream",
+    "POST /v1/workflow-deployments/{id_or_name}/execute-stream",
+}
+
+CONFIG = schemathesis.Config.from_dict(
+    {
+        "generation": {
+            # The API ignores query parameters and headers it does not know (Vellum's clients
+            # send some): sending them is no test of the document.
+            "allow-extra-parameters": False,
+            # The test sends real credentials; `ignored_auth` still tries missing and wrong ones.
+            "with-security-parameters": False,
+        }
+    }
+)
+schema = schemathesis.openapi.from_dict(document(), config=CONFIG)
+
+
+@schemathesis.deserializer("application/x-ndjson")
+def _ndjson(ctx: schemathesis.DeserializationContext, response: Response) -> list[object]:
+    """A stream's lines, as the document describes them: an array of its items."""
+    return [orjson.loads(line) for line in response.content.splitlines() if line.strip()]
+
+
+def _integral_float_count(body: Any) -> bool:
+    """Whether an event's usage holds a count written as a float (`8510.0`).
+
+    JSON Schema cannot tell `1.0` from `1`, so the document cannot say that ingest wants the
+    counts written as whole numbers (`MlModelUsage` in the document says so in words).
+    """
+    for event in body if isinstance(body, list) else [body]:
+        event_body = event.get("body") if isinstance(event, dict) else None
+        usage = event_body.get("usage_result") if isinstance(event_body, dict) else None
+        for item in (usage.get("usage") if isinstance(usage, dict) else None) or []:
+            counts = item.get("ml_model_usage") if isinstance(item, dict) else None
+            if isinstance(counts, dict) and any(type(v) is float for v in counts.values()):
+                return True
+    return False
+
+
+@schema.hook
+def filter_body(context: schemathesis.HookContext, body: Any) -> bool:
+    """Leave out the bodies the document cannot describe (see `_integral_float_count`)."""
+    operation = context.operation
+    return operation is None or operation.label != INGEST or not _integral_float_count(body)
+
+
+class ContractServer:
+    """The live server under test, and the log it writes to."""
+
+    def __init__(self, server: RunningServer) -> None:
+        self.server = server
+
+    def head(self) -> int:
+        """The log's newest position, read from the log itself."""
+        ledger = open_ledger(Settings.from_env(self.server.env))
+        try:
+            return ledger.max_position()
+        finally:
+            ledger.close()
+
+
+@pytest.fixture(scope="module")
+def contract_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ContractServer]:
+    """`runledger serve` in a process of its own, with a deployment and the document's example
+    execution in its log.
+
+    A process, not a thread of this one: hypothesis refuses a test whose global `random` state
+    changes while it draws a case, and a run in the server's workers may use it meanwhile.
+    """
+    data = Path(tmp_path_factory.mktemp("contract"))
+    env = {
+        "RUNLEDGER_DATA_DIR": str(data / "data"),
+        "RUNLEDGER_CLICKHOUSE_URL": f"chdb://{data / 'chdb'}",
+        "RUNLEDGER_ADMIN_TOKEN": ADMIN_TOKEN,
+        # A read given a position the projections never reach gives up soon.
+        "RUNLEDGER_READ_WAIT_SECONDS": "0.5",
+    }
+    register(env, [Release("summarize", f"{ENTRYPOINTS}:summarize", tags=("production",))])
+    key = create_key(env)
+    process = ServerProcess(env, data / "server.log")
+    process.start()
+    try:
+        server = RunningServer(process.base_url, key, env)
+        response = httpx.post(
+            server.base_url + "/monitoring/v1/events",
+            content=orjson.dumps([EXAMPLE_EVENT]),
+            headers=server.headers(),
+        )
+        assert response.status_code == 200, response.text
+        yield ContractServer(server)
+    finally:
+        process.stop()
+
+
+def _rejected_batch_stored_nothing(before: int, after: int) -> schemathesis.CheckFunction:
+    # Not registered with @schemathesis.check: that would run it on every operation's answers.
+    def rejected_batch_stores_nothing(
+        ctx: CheckContext, response: Response, case: Case[Any]
+    ) -> bool:
+        """A 4xx answer to ingest leaves the log where it was."""
+        if 400 <= response.status_code < 500:
+            assert after == before, (
+                f"ingest answered {response.status_code} but the log moved "
+                f"from position {before} to {after}"
+            )
+        return True
+
+    return rejected_batch_stores_nothing
+
+
+@schema.parametrize()
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+    phases=[Phase.explicit, Phase.generate],
+)
+def test_every_answer_matches_the_document(
+    case: Case[Any], contract_server: ContractServer
+) -> None:
+    server = contract_server.server
+    headers = {"X-API-KEY": server.api_key, "X-Admin-Token": ADMIN_TOKEN}
+    ingest = case.operation.label == INGEST
+    before = contract_server.head() if ingest else 0
+    response = case.call(base_url=server.base_url, headers=headers, timeout=60)
+    extra = []
+    if ingest:
+        extra.append(_rejected_batch_stored_nothing(before, contract_server.head()))
+    excluded = (
+        [schemathesis.checks.positive_data_acceptance]
+        if case.operation.label in ANSWERS_DEPEND_ON_STATE
+        else []
+    )
+    case.validate_response(
+        response, headers=headers, additional_checks=extra, excluded_checks=excluded
+    )
