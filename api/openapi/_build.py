@@ -98,8 +98,13 @@ def path_parameter(name: str, description: str, schema: Json | None = None) -> J
     }
 
 
-def query_parameter(name: str, description: str, schema: Json) -> Json:
-    """An optional query parameter."""
+def query_parameter(
+    name: str, description: str, schema: Json, empty_is_default: bool = False
+) -> Json:
+    """An optional query parameter; with `empty_is_default`, `name=` is taken as not given."""
+    if empty_is_default:
+        schema = {"anyOf": [schema, {"const": ""}]}
+        description += " An empty value is the default."
     return {
         "name": name,
         "in": "query",

@@ -222,11 +222,13 @@ PATHS: Json = {
                     "The keyset cursor: the last span of the previous page. A span not of this "
                     "execution is a 400.",
                     UUID,
+                    empty_is_default=True,
                 ),
                 query_parameter(
                     "span_limit",
                     f"Spans per page (default {DEFAULT_SPAN_LIMIT}).",
                     {"type": "integer", "minimum": 1, "maximum": MAX_SPAN_LIMIT},
+                    empty_is_default=True,
                 ),
                 MIN_LOG_POSITION,
             ],

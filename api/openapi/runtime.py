@@ -438,9 +438,13 @@ PATHS: Json = {
                     "limit",
                     "Deployments per page (default 100).",
                     {"type": "integer", "minimum": 1, "maximum": 1000},
+                    empty_is_default=True,
                 ),
                 query_parameter(
-                    "offset", "Deployments to skip.", {"type": "integer", "minimum": 0}
+                    "offset",
+                    "Deployments to skip (default 0).",
+                    {"type": "integer", "minimum": 0},
+                    empty_is_default=True,
                 ),
             ],
         )
