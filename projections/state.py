@@ -15,12 +15,21 @@ from projections.queries import utc
 _STATE = query_text("execution_state")
 
 
-def _link(links: list[dict[str, Any]], kind: str) -> tuple[UUID | None, UUID | None]:
+def _uuid(value: Any) -> UUID | None:
+    # A link's ids are the sender's strings (ingest checks a link's shape, not its ids): one
+    # that is no UUID is not a span this state can name, and must not fail the read.
+    try:
+        return UUID(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _link(links: list[Any], kind: str) -> tuple[UUID | None, UUID | None]:
     for link in links:
         if isinstance(link, dict) and link.get("type") == kind:
-            context = link.get("span_context") or {}
-            span_id = context.get("span_id")
-            return UUID(link["trace_id"]), UUID(span_id) if span_id else None
+            context = link.get("span_context")
+            span_id = context.get("span_id") if isinstance(context, dict) else None
+            return _uuid(link.get("trace_id")), _uuid(span_id)
     return None, None
 
 
@@ -37,6 +46,7 @@ def execution_state(client: Client, workspace_id: UUID, execution_id: UUID) -> R
     state = orjson.loads(raw_state) if raw_state else {}
     raw_links = row["initiated_links"]
     links = orjson.loads(raw_links) if raw_links and raw_links != "null" else []
+    links = links if isinstance(links, list) else []
     previous_trace, previous_span = _link(links, "PREVIOUS_SPAN")
     root_trace, root_span = _link(links, "ROOT_SPAN")
     return ResolvedState(
