@@ -196,6 +196,14 @@ def _check_body(
     if rejected and error is not None and not isinstance(error, Mapping):
         reason = f"must be an object with message and code, got {_type_name(error)}"
         errors.append(FieldError(index, "body.error", reason))
+    elif rejected and error is not None:
+        # Detail pages serve the error and the span's events as sent, and the official client
+        # reads them as Vellum's error (`message` and `code` required strings): one without
+        # would fail every client's read of the execution.
+        for key in ("message", "code"):
+            if not isinstance(error.get(key), str):
+                reason = f"is required and must be a string, got {_type_name(error.get(key))}"
+                errors.append(FieldError(index, f"body.error.{key}", reason))
     if body.get("usage_result") is not None:
         check_usage_result(body["usage_result"], index, errors)
 

@@ -128,12 +128,15 @@ SCHEMAS: Json = {
         ("usage", "cost"),
         "Vellum's `WorkflowExecutionUsageCalculationFulfilledBody`: a node's usage and cost.",
     ),
-    "EventError": {
-        "type": "object",
-        "description": "A rejection's error, kept as sent: Vellum's `WorkflowEventError` "
-        "(`message`, `code`, `raw_data`, `stacktrace`).",
-        "example": {"message": "the model timed out", "code": "NODE_EXECUTION"},
-    },
+    "EventError": obj(
+        {
+            "message": {"type": "string"},
+            "code": {"type": "string", "examples": ["NODE_EXECUTION", "WORKFLOW_CANCELLED"]},
+        },
+        ("message", "code"),
+        "A rejection's error, kept as sent: Vellum's `WorkflowEventError` (`message`, `code`, "
+        "`raw_data`, `stacktrace`), which the official client reads from detail pages.",
+    ),
     "EventBody": obj(
         {
             "inputs": nullable({"type": "object"}),

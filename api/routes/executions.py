@@ -83,6 +83,16 @@ async def _add_actuals(
 _TERMINAL = (ExecutionStatus.FULFILLED, ExecutionStatus.REJECTED)
 
 
+def _text(value: Any) -> str | None:
+    """A stored error's `message` or `code` as Vellum's status shape types it (a string).
+
+    Ingest keeps a rejection's error object as sent, so either may hold any JSON value.
+    """
+    if value is None or isinstance(value, str):
+        return value
+    return orjson.dumps(value).decode()
+
+
 async def _known_run(request: Request, workspace_id: UUID, execution_id: UUID) -> Run | None:
     """The run, if the runtime made this execution; once it has finished, its end is visible.
 
@@ -130,7 +140,8 @@ async def execution_status(request: Request) -> Response:
     else:
         error = None
         if isinstance(view.error, dict):
-            error = {"message": view.error.get("message"), "code": view.error.get("code")}
+            message, code = view.error.get("message"), view.error.get("code")
+            error = {"message": _text(message), "code": _text(code)}
         elif view.error is not None:  # logged before ingest required an object here
             error = {"message": str(view.error), "code": None}
         body = {

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from vellum.client.core.api_error import ApiError
 from vellum.client.types import CheckWorkflowExecutionStatusResponse
 
+from api.app import open_ledger
+from api.settings import Settings
+from domain.envelope import Envelope, validate_event
+from domain.keys import workspace_id_for
 from tests.events import execution, node_event, workflow_event
 from tests.sdk_workflows import SDK_WORKFLOWS, root_execution, to_models
 from tests.servers import RunningServer, create_key, post_events, server_in_thread, vellum_client
@@ -127,3 +134,31 @@ def test_a_position_not_visible_in_time_is_a_503_with_retry_after(
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "1"
     assert "not visible yet" in response.json()["detail"]
+
+
+def test_a_stored_error_message_or_code_that_is_not_a_string_is_answered_as_one(
+    sqlite_server: RunningServer,
+) -> None:
+    # Ingest now refuses such an error (tests/domain/test_envelope.py); one logged before
+    # was answered as {"message": 5, "code": ["X"]}, which the official client cannot read.
+    execution_id = str(uuid.uuid4())
+    position = post_events(sqlite_server, [workflow_event("initiated", execution_id)])
+    rejected = workflow_event("rejected", execution_id, offset_ms=5)
+    rejected["body"]["error"] = {"message": "m", "code": "C"}
+    envelope = validate_event(rejected, orjson.dumps(rejected), 0)
+    assert isinstance(envelope, Envelope)
+    rejected["body"]["error"] = {"message": 5, "code": ["X"]}
+    ledger = open_ledger(Settings.from_env(sqlite_server.env))
+    try:
+        appended = ledger.append(
+            workspace_id_for("tests"),
+            [replace(envelope, raw=orjson.dumps(rejected))],
+            datetime.now(UTC),
+        )
+    finally:
+        ledger.close()
+    assert appended.log_position > position
+    status = _status(sqlite_server, execution_id, appended.log_position)
+    assert status.status == "REJECTED"
+    assert status.error is not None
+    assert (status.error.message, status.error.code) == ("5", '["X"]')
