@@ -87,15 +87,20 @@ def errors(*statuses: int, **descriptions: str) -> Json:
     return responses
 
 
-def path_parameter(name: str, description: str, schema: Json | None = None) -> Json:
+def path_parameter(
+    name: str, description: str, schema: Json | None = None, example: str | None = None
+) -> Json:
     """A required path parameter (a string unless `schema` says otherwise)."""
-    return {
+    parameter: Json = {
         "name": name,
         "in": "path",
         "required": True,
         "description": description,
         "schema": schema or {"type": "string"},
     }
+    if example is not None:
+        parameter["example"] = example
+    return parameter
 
 
 def query_parameter(

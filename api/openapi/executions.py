@@ -13,7 +13,7 @@ from api.openapi._build import (
     query_parameter,
     ref,
 )
-from api.openapi.events import UUID
+from api.openapi.events import EXAMPLE_EVENT, UUID
 from api.routes.executions import DEFAULT_SPAN_LIMIT, MAX_SPAN_LIMIT
 from domain.actuals import OUTPUT_TYPES
 from domain.lifecycle import ExecutionStatus
@@ -169,7 +169,9 @@ SCHEMAS: Json = {
     ),
 }
 
-EXECUTION_ID = path_parameter("execution_id", "The root workflow span's id.", UUID)
+EXECUTION_ID = path_parameter(
+    "execution_id", "The root workflow span's id.", UUID, EXAMPLE_EVENT["span_id"]
+)
 MIN_LOG_POSITION = query_parameter(
     "min_log_position",
     "Read your writes: wait (up to `RUNLEDGER_READ_WAIT_SECONDS`) until this position, as "

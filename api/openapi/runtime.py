@@ -14,7 +14,7 @@ from api.openapi._build import (
     query_parameter,
     ref,
 )
-from api.openapi.events import UUID
+from api.openapi.events import EXAMPLE_EVENT, UUID
 from api.openapi.executions import DATE_TIME, EXECUTION_ID, STATUSES
 from api.run_requests import EVENT_TYPES
 from runtime.entrypoints import VellumType
@@ -273,7 +273,7 @@ SCHEMAS: Json = {
     },
 }
 
-ID_OR_NAME = path_parameter("id_or_name", "The deployment's id or name.")
+ID_OR_NAME = path_parameter("id_or_name", "The deployment's id or name.", example="summarize")
 _EXECUTE_ERRORS = {
     "e400": "The body is invalid; each bad input is named (`errors[].field` = `inputs.<name>`).",
     "e404": "No such deployment, or no release with that tag, in the workspace.",
@@ -400,7 +400,11 @@ PATHS: Json = {
                     e404="No such execution (with a state) in the workspace.",
                 ),
             },
-            parameters=[path_parameter("span_id", "The execution's root span id.", UUID)],
+            parameters=[
+                path_parameter(
+                    "span_id", "The execution's root span id.", UUID, EXAMPLE_EVENT["span_id"]
+                )
+            ],
         )
     },
     "/v1/submit-workflow-execution-actuals": {

@@ -2,7 +2,7 @@
 rejected batch stores nothing.
 
 Each operation gets a bounded number of generated requests (`RUNLEDGER_SCHEMATHESIS_EXAMPLES`,
-default 12: the whole run fits CI's time on a 2-core machine); set it higher for a deeper
+default 50: the whole run takes about a minute on a 2-core machine); set it higher for a deeper
 search, e.g. `RUNLEDGER_SCHEMATHESIS_EXAMPLES=200 .venv/bin/python -m pytest
 tests/api/test_openapi_contract.py`.
 """
@@ -10,6 +10,7 @@ tests/api/test_openapi_contract.py`.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from api.settings import Settings
 from tests.api.runtime_support import ENTRYPOINTS, Release, register
 from tests.servers import RunningServer, ServerProcess, create_key
 
-EXAMPLES = int(os.environ.get("RUNLEDGER_SCHEMATHESIS_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("RUNLEDGER_SCHEMATHESIS_EXAMPLES", "50"))
 ADMIN_TOKEN = "contract-test-admin-token"
 INGEST = "POST /monitoring/v1/events"
 
@@ -124,9 +125,18 @@ def contract_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Contra
     process.start()
     try:
         server = RunningServer(process.base_url, key, env)
+        # The document's example execution, with a state snapshot: the examples it names in
+        # paths (and the reads of its state) find something.
+        snapshot = {
+            **EXAMPLE_EVENT,
+            "id": str(uuid.uuid4()),
+            "name": "workflow.execution.snapshotted",
+            "timestamp": "2026-11-23T12:00:01Z",
+            "body": {"state": {"text": "hi"}},
+        }
         response = httpx.post(
             server.base_url + "/monitoring/v1/events",
-            content=orjson.dumps([EXAMPLE_EVENT]),
+            content=orjson.dumps([EXAMPLE_EVENT, snapshot]),
             headers=server.headers(),
         )
         assert response.status_code == 200, response.text
