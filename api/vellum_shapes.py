@@ -31,15 +31,17 @@ def vellum_values(raw: str) -> list[dict[str, Any]]:
     return typed_outputs(values) if isinstance(values, dict) else []
 
 
-def span_json(span: SpanView) -> dict[str, Any]:
+def span_json(span: SpanView, seen_at: datetime | None = None) -> dict[str, Any]:
     """A `WorkflowExecutionSpan` or `NodeExecutionSpan`, for `orjson.dumps` with
     `DETAIL_JSON_OPTIONS`.
 
     Vellum's models require `end_ts` even for a span still running; such a span carries the
-    time of its latest event there, and Runledger's `status` field says RUNNING.
+    time of its latest event there, and Runledger's `status` field says RUNNING. A span known
+    so far only by its snapshots (which `events` leaves out, times and all: a snapshot that
+    arrived before the span's initiated event) carries `seen_at`, the execution's start.
     """
     id_field = "workflow_id" if span.kind == "workflow.execution" else "node_id"
-    start = span.start_ts or span.first_ts
+    start = span.start_ts or span.first_ts or seen_at
     return {
         "name": span.kind,
         "span_id": span.span_id,
@@ -67,7 +69,7 @@ def detail_json(execution_id: str, page: DetailPage) -> dict[str, Any]:
         "outputs": vellum_values(root.outputs) if root else [],
         "error": _fragment(root.error) if root and root.status == "REJECTED" else None,
         "usage_results": [page.usage_total] if page.usage_total is not None else None,
-        "spans": [span_json(span) for span in page.spans],
+        "spans": [span_json(span, start) for span in page.spans],
         "state": _fragment(page.state),
         "status": summary.status.value,
         "has_more": page.has_more,

@@ -231,3 +231,21 @@ def test_an_unknown_or_foreign_execution_is_a_404(server: RunningServer) -> None
                     execution_id, request_options=_wait(position)
                 )
             assert raised.value.status_code == 404
+
+
+def test_a_span_known_only_by_its_snapshot_has_times_the_client_can_read(
+    sqlite_server: RunningServer,
+) -> None:
+    # A snapshot that arrives before its span's initiated event: `events` leaves snapshots out,
+    # and the span's start_ts and end_ts were null, which the official client refuses.
+    execution_id = str(uuid.uuid4())
+    snapshot = workflow_event("snapshotted", execution_id, offset_ms=20)
+    snapshot["body"]["state"] = {"step": 1}
+    position = post_events(sqlite_server, [snapshot])
+    with vellum_client(sqlite_server) as client:
+        detail = client.workflow_executions.retrieve_workflow_execution_detail(
+            execution_id, request_options=_wait(position)
+        )
+    (span,) = detail.spans
+    assert span.start_ts == span.end_ts == detail.start
+    assert span.events == []
