@@ -25,6 +25,14 @@ def _fragment(raw: str) -> orjson.Fragment | None:
     return orjson.Fragment(raw) if raw else None
 
 
+def _state(raw: str) -> orjson.Fragment | dict[str, Any] | None:
+    # Vellum's `state` is an object; a snapshot's is kept as sent, so another value goes out
+    # wrapped as `{"value": ...}`, as `GET /v1/workflows/{span_id}/state` answers it.
+    if not raw or raw.lstrip().startswith(("{", "null")):
+        return _fragment(raw)
+    return {"value": orjson.Fragment(raw)}
+
+
 def vellum_values(raw: str) -> list[dict[str, Any]]:
     """A stored `{name: value}` object as Vellum's typed `ExecutionVellumValue`s."""
     values = orjson.loads(raw) if raw else None
@@ -70,7 +78,7 @@ def detail_json(execution_id: str, page: DetailPage) -> dict[str, Any]:
         "error": _fragment(root.error) if root and root.status == "REJECTED" else None,
         "usage_results": [page.usage_total] if page.usage_total is not None else None,
         "spans": [span_json(span, start) for span in page.spans],
-        "state": _fragment(page.state),
+        "state": _state(page.state),
         "status": summary.status.value,
         "has_more": page.has_more,
     }

@@ -249,3 +249,25 @@ def test_a_span_known_only_by_its_snapshot_has_times_the_client_can_read(
     (span,) = detail.spans
     assert span.start_ts == span.end_ts == detail.start
     assert span.events == []
+
+
+def test_a_snapshot_state_that_is_not_an_object_is_answered_wrapped_as_the_state_read_does(
+    sqlite_server: RunningServer,
+) -> None:
+    # Snapshots are kept as sent; the detail answered "state": "just text", which neither the
+    # document nor the official client's model (an object) allows.
+    execution_id = str(uuid.uuid4())
+    snapshot = workflow_event("snapshotted", execution_id, offset_ms=20)
+    snapshot["body"]["state"] = "just text"
+    initiated = workflow_event("initiated", execution_id)
+    initiated["body"]["inputs"] = {}
+    position = post_events(sqlite_server, [initiated, snapshot])
+    with vellum_client(sqlite_server) as client:
+        detail = client.workflow_executions.retrieve_workflow_execution_detail(
+            execution_id, request_options=_wait(position)
+        )
+    state = httpx.get(
+        f"{sqlite_server.base_url}/v1/workflows/{execution_id}/state",
+        headers=sqlite_server.headers(),
+    ).json()["state"]
+    assert detail.state == state == {"value": "just text"}
