@@ -1,4 +1,4 @@
-"""Running deployed workflows: execute, cancel, state, actuals, deployments; Vellum's shapes."""
+"""Running deployed workflows: execute, cancel, state and actuals, in Vellum's shapes."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from api.openapi._build import (
     obj,
     operation,
     path_parameter,
-    query_parameter,
     ref,
 )
+from api.openapi.deployments import ID_OR_NAME
 from api.openapi.events import EXAMPLE_EVENT, UUID
 from api.openapi.executions import DATE_TIME, EXECUTION_ID, STATUSES
 from api.run_requests import EVENT_TYPES
@@ -200,80 +200,12 @@ SCHEMAS: Json = {
             "actuals": [{"output_key": "summary", "quality": 1.0}],
         },
     ),
-    "VellumVariable": obj(
-        {
-            "id": {"type": "string"},
-            "key": {"type": "string"},
-            "type": {"type": "string", "enum": [kind.value for kind in VellumType]},
-            "required": {"type": "boolean"},
-        },
-        ("id", "key", "type"),
-        "Vellum's `VellumVariable`: one declared input.",
-    ),
-    "Release": obj(
-        {
-            "id": UUID,
-            "entrypoint": {"type": "string"},
-            "release_tags": {"type": "array", "items": {"type": "string"}},
-            "timeout_seconds": nullable({"type": "number"}),
-            "created": DATE_TIME,
-        },
-        ("id", "entrypoint", "release_tags", "timeout_seconds", "created"),
-        "Runledger's addition: one release of a deployment.",
-    ),
-    "SlimWorkflowDeployment": obj(
-        {
-            "id": UUID,
-            "name": {"type": "string"},
-            "label": {"type": "string"},
-            "status": {"type": "string", "enum": ["ACTIVE"]},
-            "environment": {"type": "null"},
-            "created": DATE_TIME,
-            "last_deployed_on": DATE_TIME,
-            "input_variables": {"type": "array", "items": ref("VellumVariable")},
-            "output_variables": {"type": "array", "items": ref("VellumVariable")},
-            "description": nullable({"type": "string"}),
-            "releases": {"type": "array", "items": ref("Release")},
-        },
-        (
-            "id",
-            "name",
-            "label",
-            "created",
-            "last_deployed_on",
-            "input_variables",
-            "output_variables",
-            "releases",
-        ),
-        "Vellum's `SlimWorkflowDeployment`, plus `releases`.",
-    ),
-    "WorkflowDeploymentRead": {
-        "description": "Vellum's `WorkflowDeploymentRead`, plus `releases`.",
-        "allOf": [
-            ref("SlimWorkflowDeployment"),
-            obj(
-                {"last_deployed_history_item_id": {"type": "string"}},
-                ("last_deployed_history_item_id",),
-            ),
-        ],
-    },
-    "PaginatedSlimWorkflowDeploymentList": obj(
-        {
-            "count": {"type": "integer", "minimum": 0},
-            "next": {"type": "null"},
-            "previous": {"type": "null"},
-            "results": {"type": "array", "items": ref("SlimWorkflowDeployment")},
-        },
-        ("count", "next", "previous", "results"),
-        "Vellum's `PaginatedSlimWorkflowDeploymentList`.",
-    ),
     "ExternalIdConflict": {
         "allOf": [ref("Error"), obj({"execution_id": UUID}, ("execution_id",))],
         "description": "The `external_id` names an execution started with a different request.",
     },
 }
 
-ID_OR_NAME = path_parameter("id_or_name", "The deployment's id or name.", example="summarize")
 _EXECUTE_ERRORS = {
     "e400": "The body is invalid; each bad input is named (`errors[].field` = `inputs.<name>`).",
     "e404": "No such deployment, or no release with that tag, in the workspace.",
@@ -425,45 +357,6 @@ PATHS: Json = {
                 ),
             },
             body=json_body(ref("SubmitActualsRequest"), "The actuals and their execution."),
-        )
-    },
-    "/v1/workflow-deployments": {
-        "get": operation(
-            "listWorkflowDeployments",
-            "List the workspace's deployments",
-            "Oldest first.",
-            "Deployments",
-            {
-                "200": answer("A page of deployments.", ref("PaginatedSlimWorkflowDeploymentList")),
-                **errors(400, 401, 503, e400="`limit` or `offset` is out of range."),
-            },
-            parameters=[
-                query_parameter(
-                    "limit",
-                    "Deployments per page (default 100).",
-                    {"type": "integer", "minimum": 1, "maximum": 1000},
-                    empty_is_default=True,
-                ),
-                query_parameter(
-                    "offset",
-                    "Deployments to skip (default 0).",
-                    {"type": "integer", "minimum": 0},
-                    empty_is_default=True,
-                ),
-            ],
-        )
-    },
-    "/v1/workflow-deployments/{id_or_name}": {
-        "get": operation(
-            "retrieveWorkflowDeployment",
-            "Read one deployment",
-            "By id or name.",
-            "Deployments",
-            {
-                "200": answer("The deployment.", ref("WorkflowDeploymentRead")),
-                **errors(401, 404, 503, e404="No such deployment in the workspace."),
-            },
-            parameters=[ID_OR_NAME],
         )
     },
 }
