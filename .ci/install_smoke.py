@@ -102,6 +102,12 @@ def main(base: str, runledger: str) -> None:
     again = client.workflows.workflow_execution_status(execution_id)
     check(again.status == "FULFILLED", "status reads the same after replay")
 
+    # The reference is package data: a wheel without the page answers 500 here.
+    document = httpx.get(f"{base}/openapi.json", timeout=10)
+    check(document.json().get("openapi", "").startswith("3.1"), "/openapi.json is OpenAPI 3.1")
+    page = httpx.get(f"{base}/docs", timeout=10)
+    check(page.status_code == 200 and "openapi.json" in page.text, "/docs serves the reference")
+
 
 if __name__ == "__main__":
     main(sys.argv[1], sys.argv[2])

@@ -24,6 +24,7 @@ from api.routes import (
     execute,
     executions,
     health,
+    reference,
     workflows,
 )
 from api.routes.admin import ReplayState
@@ -134,6 +135,7 @@ def create_app(env: Mapping[str, str], settings: Settings | None = None) -> Star
             *workflows.routes,
             *actuals.routes,
             *admin.routes,
+            *reference.routes,
         ],
         middleware=[Middleware(AccessLogMiddleware)],
         exception_handlers=EXCEPTION_HANDLERS,

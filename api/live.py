@@ -27,6 +27,8 @@ from projections.store import ClickHouseStore
 
 log = logging.getLogger("runledger.projections")
 _WAIT_SLICE_SECONDS = 1.0
+RETIRED_CLIENTS_GRACE_SECONDS = 30.0
+"""How long a replaced generation's clients stay open for the reads already running on them."""
 
 
 class LiveProjections:
@@ -44,6 +46,7 @@ class LiveProjections:
         self._watcher: threading.Thread | None = None
         self.database = ""
         self._clients: list[Client] = []
+        self._retiring: list[tuple[threading.Timer, ExecutionDetails | None, list[Client]]] = []
         self._switch_to(self._generations.active())
 
     def _switch_to(self, database: str) -> None:
@@ -75,15 +78,27 @@ class LiveProjections:
             self.database, self._clients = database, clients
         if old_runner is not None:
             old_runner.stop()
-        if old_details is not None:
-            old_details.close()
-        for client in old_clients:
-            client.close()
+        if old_details is not None or old_clients:
+            self._retire(old_details, old_clients)
         if self.leading:
             runner.start()
         log.info(
             "projections live", extra={"database": database, "position": runner.visible_position}
         )
+
+    def _retire(self, details: ExecutionDetails | None, clients: list[Client]) -> None:
+        # A read that began before the switch (a status read, a detail page, a verify) still
+        # holds the old generation's clients: closing them under it failed it with a 500.
+        def close() -> None:
+            with self._lock:
+                self._retiring = [entry for entry in self._retiring if entry[0] is not timer]
+            _close(details, clients)
+
+        timer = threading.Timer(RETIRED_CLIENTS_GRACE_SECONDS, close)
+        timer.daemon = True
+        with self._lock:
+            self._retiring.append((timer, details, clients))
+        timer.start()
 
     def wait_for(self, position: int, timeout: float) -> bool:
         """`ProjectionRunner.wait_for` on whichever runner is live, a second at a time: a replay
@@ -146,9 +161,19 @@ class LiveProjections:
         if self._watcher is not None:
             self._watcher.join(10)
         self.runner.stop()
-        self.details.close()
-        for client in self._clients:
-            client.close()
+        with self._lock:
+            retiring, self._retiring = self._retiring, []
+        for timer, details, clients in retiring:
+            timer.cancel()
+            _close(details, clients)
+        _close(self.details, self._clients)
         self._generations.close()
         if self._lock_of_writer is not None:
             self._lock_of_writer.release()
+
+
+def _close(details: ExecutionDetails | None, clients: list[Client]) -> None:
+    if details is not None:
+        details.close()
+    for client in clients:
+        client.close()

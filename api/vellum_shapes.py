@@ -26,15 +26,25 @@ def _fragment(raw: str) -> orjson.Fragment | None:
     return orjson.Fragment(raw) if raw else None
 
 
-def span_json(span: SpanView) -> dict[str, Any]:
+def _state(raw: str) -> orjson.Fragment | dict[str, Any] | None:
+    # Vellum's `state` is an object; a snapshot's that is not one (logged before ingest required
+    # it) goes out wrapped as `{"value": ...}`, as `GET /v1/workflows/{span_id}/state` answers.
+    if not raw or raw.lstrip().startswith(("{", "null")):
+        return _fragment(raw)
+    return {"value": orjson.Fragment(raw)}
+
+
+def span_json(span: SpanView, seen_at: datetime | None = None) -> dict[str, Any]:
     """A `WorkflowExecutionSpan` or `NodeExecutionSpan`, for `orjson.dumps` with
     `DETAIL_JSON_OPTIONS`.
 
     Vellum's models require `end_ts` even for a span still running; such a span carries the
-    time of its latest event there, and Runledger's `status` field says RUNNING.
+    time of its latest event there, and Runledger's `status` field says RUNNING. A span known
+    so far only by its snapshots (which `events` leaves out, times and all: a snapshot that
+    arrived before the span's initiated event) carries `seen_at`, the execution's start.
     """
     id_field = "workflow_id" if span.kind == "workflow.execution" else "node_id"
-    start = span.start_ts or span.first_ts
+    start = span.start_ts or span.first_ts or seen_at
     return {
         "name": span.kind,
         "span_id": span.span_id,
@@ -62,8 +72,8 @@ def detail_json(execution_id: str, page: DetailPage) -> dict[str, Any]:
         "outputs": typed_outputs(page.outputs or {}),
         "error": page.error,
         "usage_results": [page.usage_total] if page.usage_total is not None else None,
-        "spans": [span_json(span) for span in page.spans],
-        "state": _fragment(page.state),
+        "spans": [span_json(span, start) for span in page.spans],
+        "state": _state(page.state),
         "status": summary.status.value,
         "has_more": page.has_more,
         **unreadable_json(page.unreadable),

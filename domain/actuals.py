@@ -80,6 +80,9 @@ def check_actuals(items: Any, now: float) -> list[JsonObject]:
             continue
         for name in sorted(set(item) - _FIELDS):
             errors.append(FieldError(index, f"actuals.{name}", "is not a field of an actual"))
+        for name in ("output_id", "output_key"):
+            if item.get(name) is not None and not isinstance(item[name], str):
+                errors.append(FieldError(index, f"actuals.{name}", "must be a string"))
         if not any(isinstance(item.get(k), str) and item[k] for k in ("output_id", "output_key")):
             errors.append(
                 FieldError(index, "actuals.output_key", "output_key or output_id is required")
@@ -92,7 +95,10 @@ def check_actuals(items: Any, now: float) -> list[JsonObject]:
         ):
             errors.append(FieldError(index, "actuals.quality", "must be a number from 0 to 1"))
         output_type = item.get("output_type")
-        if output_type is not None and output_type not in OUTPUT_TYPES:
+        # Not a set lookup of any value: an object or a list there raised (a 500).
+        if output_type is not None and not (
+            isinstance(output_type, str) and output_type in OUTPUT_TYPES
+        ):
             errors.append(
                 FieldError(index, "actuals.output_type", f"must be one of {sorted(OUTPUT_TYPES)}")
             )

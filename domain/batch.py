@@ -27,7 +27,17 @@ def _refuse_constant(name: str) -> Json:
     raise ValueError(f"{name} is not valid JSON")
 
 
-_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+_INT64_MIN, _UINT64_MAX = -(2**63), 2**64 - 1
+
+
+def _int_as_orjson_reads(text: str) -> int | float:
+    # orjson reads an integer past 64 bits as a float; the walk must read it the same, or an
+    # event would be judged (and refused, as one orjson cannot write) by the path it took.
+    value = int(text)
+    return value if _INT64_MIN <= value <= _UINT64_MAX else float(value)
+
+
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_int=_int_as_orjson_reads)
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _BYTES_WHITESPACE = b" \t\n\r"
 # A candidate end of an object element: its `}`, then either `,` and the next object's `{`, or

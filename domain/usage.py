@@ -73,7 +73,9 @@ def check_usage_result(value: Any, index: int | None, errors: list[FieldError]) 
             reason = f"must be a number from {-MAX_COST:g} to {MAX_COST:g}"
             errors.append(FieldError(index, f"{where}.value", reason))
         unit = price.get("unit", "USD") if isinstance(price, Mapping) else None
-        if unit not in COST_UNITS:
+        # A unit that is not a string (an object, a list) is refused like an unknown one; a
+        # set lookup of it would raise instead.
+        if not isinstance(unit, str) or unit not in COST_UNITS:
             errors.append(
                 FieldError(index, f"{where}.unit", f"must be one of {sorted(COST_UNITS)}")
             )

@@ -190,7 +190,7 @@ class ExecutionDetails:
             parent_context=object_text(
                 header.result()["parent_context"], "parent_context", unreadable
             ),
-            state=object_text(header.result()["state"], "state", unreadable),
+            state=header.result()["state"],
             spans=[_with_usage(span, usage) for _, span in page_rows],
             has_more=len(after_cursor) > limit,
             usage_total=usage_total(usage.values()),

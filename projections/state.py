@@ -45,6 +45,7 @@ def execution_state(client: Client, workspace_id: UUID, execution_id: UUID) -> R
     state = orjson.loads(raw_state) if raw_state else {}
     raw_links = row["initiated_links"]
     links = orjson.loads(raw_links) if raw_links and raw_links != "null" else []
+    links = links if isinstance(links, list) else []
     previous_trace, previous_span = _link(links, "PREVIOUS_SPAN")
     root_trace, root_span = _link(links, "ROOT_SPAN")
     return ResolvedState(

@@ -40,6 +40,8 @@ async def submit_actuals(request: Request) -> Response:
     if not isinstance(body, dict):
         raise InvalidInputs([FieldError(None, "body", "must be a JSON object")])
     actuals = check_actuals(body.get("actuals"), now=time.time())
+    if body.get("external_id") is not None and not isinstance(body["external_id"], str):
+        raise InvalidInputs([FieldError(None, "external_id", "must be a string")])
     runtime: Runtime = request.app.state.runtime
     execution_id: UUID | None = None
     if body.get("execution_id") is not None:

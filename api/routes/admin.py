@@ -121,9 +121,17 @@ async def prove_admin_token(request: Request) -> Response:
     return Response(orjson.dumps(body), media_type="application/json")
 
 
+async def replay_endpoint(request: Request) -> Response:
+    """`/admin/replay`: GET reads the state, POST starts one."""
+    # One route for both methods: with a route per method, another method's 405 would name
+    # only the first route's method in its Allow header.
+    if request.method == "POST":
+        return await start_replay(request)
+    return await replay_status(request)
+
+
 routes = [
     Route("/admin/proof", prove_admin_token, methods=["GET"]),
-    Route("/admin/replay", start_replay, methods=["POST"]),
-    Route("/admin/replay", replay_status, methods=["GET"]),
+    Route("/admin/replay", replay_endpoint, methods=["GET", "POST"]),
     Route("/admin/verify", run_verify, methods=["POST"]),
 ]

@@ -14,6 +14,7 @@ from starlette.routing import Route
 from api.auth import require_workspace
 from api.errors import ApiError
 from domain.deployments import Deployment
+from domain.errors import FieldError
 from runtime import entrypoints
 from runtime.entrypoints import EntrypointError
 from runtime.executor import Runtime
@@ -65,17 +66,25 @@ def deployment_json(deployment: Deployment, *, full: bool) -> dict[str, Any]:
     return body
 
 
+def _whole_number(request: Request, name: str, default: int, least: int, most: int | None) -> int:
+    raw = request.query_params.get(name) or str(default)
+    try:
+        value = int(raw)
+    except ValueError:
+        value = least - 1
+    if value < least or (most is not None and value > most):
+        bounds = f"from {least} to {most}" if most is not None else f"of at least {least}"
+        reason = f"must be a whole number {bounds}, got {raw[:40]!r}"
+        raise ApiError(400, f"{name} {reason}", [FieldError(None, name, reason)])
+    return value
+
+
 async def list_deployments(request: Request) -> Response:
     """The workspace's deployments, oldest first, paged by `limit` and `offset`."""
     workspace = await require_workspace(request)
     runtime: Runtime = request.app.state.runtime
-    try:
-        limit = int(request.query_params.get("limit") or 100)
-        offset = int(request.query_params.get("offset") or 0)
-    except ValueError:
-        raise ApiError(400, "limit and offset must be integers") from None
-    if not 1 <= limit <= 1000 or offset < 0:
-        raise ApiError(400, "limit must be between 1 and 1000 and offset at least 0")
+    limit = _whole_number(request, "limit", 100, 1, 1000)
+    offset = _whole_number(request, "offset", 0, 0, None)
     everything = await run_in_threadpool(lambda: list(runtime.deployments.list(workspace.id)))
     page = everything[offset : offset + limit]
     body = {

@@ -35,7 +35,10 @@ def _execution_id(request: Request) -> UUID:
     try:
         return UUID(raw)
     except ValueError:
-        raise ApiError(400, f"execution_id must be a UUID, got {raw[:60]!r}") from None
+        reason = f"must be a UUID, got {raw[:60]!r}"
+        raise ApiError(
+            400, f"execution_id {reason}", [FieldError(None, "execution_id", reason)]
+        ) from None
 
 
 async def _wait_for_requested_position(request: Request, workspace_id: UUID) -> None:

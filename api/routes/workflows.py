@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from api.auth import require_workspace
 from api.errors import ApiError
-from domain.errors import ExecutionNotFound
+from domain.errors import ExecutionNotFound, FieldError
 from projections.state import execution_state
 from runtime.executor import Runtime
 
@@ -22,7 +22,8 @@ def _uuid(request: Request, name: str) -> UUID:
     try:
         return UUID(raw)
     except ValueError:
-        raise ApiError(400, f"{name} must be a UUID, got {raw[:60]!r}") from None
+        reason = f"must be a UUID, got {raw[:60]!r}"
+        raise ApiError(400, f"{name} {reason}", [FieldError(None, name, reason)]) from None
 
 
 async def cancel_execution(request: Request) -> Response:

@@ -11,10 +11,12 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import orjson
 import pytest
 
 from api.admin_client import admin_proof
+from tests.servers import RunningServer
 
 pytestmark = pytest.mark.slow
 
@@ -112,3 +114,12 @@ def test_the_proof_depends_on_the_token_and_the_challenge() -> None:
     assert proof != admin_proof(TOKEN + "x", "a" * 32)
     assert proof != admin_proof(TOKEN, "b" * 32)
     assert TOKEN not in proof
+
+
+def test_a_method_admin_replay_does_not_serve_is_a_405_allowing_get_and_post(
+    sqlite_server: RunningServer,
+) -> None:
+    # Two routes on one path used to answer with the first route's method alone.
+    response = httpx.request("OPTIONS", f"{sqlite_server.base_url}/admin/replay")
+    assert response.status_code == 405
+    assert set(response.headers["allow"].replace(" ", "").split(",")) == {"GET", "HEAD", "POST"}

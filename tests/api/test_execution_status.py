@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from vellum.client.core.api_error import ApiError
 from vellum.client.types import CheckWorkflowExecutionStatusResponse
 
+from api.app import open_ledger
+from api.settings import Settings
+from domain.envelope import Envelope, validate_event
+from domain.keys import workspace_id_for
 from tests.events import execution, node_event, workflow_event
 from tests.sdk_workflows import SDK_WORKFLOWS, root_execution, to_models
 from tests.servers import (
@@ -104,14 +111,16 @@ def test_an_unknown_or_foreign_execution_is_a_404(server: RunningServer) -> None
         assert raised.value.status_code == 404
 
 
-def test_a_malformed_execution_id_or_position_is_a_400(server: RunningServer) -> None:
-    for path in (
-        "/v1/workflows/executions/not-a-uuid/status",
-        f"/v1/workflows/executions/{uuid.uuid4()}/status?min_log_position=x",
+def test_a_malformed_execution_id_or_position_is_a_400_naming_it(server: RunningServer) -> None:
+    for path, field in (
+        ("/v1/workflows/executions/not-a-uuid/status", "execution_id"),
+        (f"/v1/workflows/executions/{uuid.uuid4()}/status?min_log_position=x", "min_log_position"),
+        # A negative position used to be taken as already visible and answered 200.
+        (f"/v1/workflows/executions/{uuid.uuid4()}/status?min_log_position=-1", "min_log_position"),
     ):
         response = httpx.get(server.base_url + path, headers=server.headers())
-        assert response.status_code == 400
-        assert response.json()["detail"]
+        assert response.status_code == 400, path
+        assert response.json()["errors"][0]["field"] == field, path
 
 
 def test_a_position_beyond_the_log_is_a_400_at_once(server: RunningServer) -> None:
@@ -142,3 +151,34 @@ def test_a_position_not_visible_in_time_is_a_503_with_retry_after(
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "1"
     assert "not visible yet" in response.json()["detail"]
+
+
+def test_a_stored_error_message_that_is_not_a_string_is_named_not_served(
+    sqlite_server: RunningServer,
+) -> None:
+    # Ingest now refuses such an error (tests/domain/test_envelope.py); one logged before
+    # was answered as {"message": 5, "code": ["X"]}, which the official client cannot read: it
+    # is left out and named in `unreadable`.
+    execution_id = str(uuid.uuid4())
+    post_events(sqlite_server, [workflow_event("initiated", execution_id)])
+    rejected = workflow_event("rejected", execution_id, offset_ms=5)
+    rejected["body"]["error"] = {"message": "m", "code": "C"}
+    envelope = validate_event(rejected, orjson.dumps(rejected), 0)
+    assert isinstance(envelope, Envelope)
+    rejected["body"]["error"] = {"message": 5, "code": ["X"]}
+    ledger = open_ledger(Settings.from_env(sqlite_server.env))
+    try:
+        appended = ledger.append(
+            workspace_id_for("tests"),
+            [replace(envelope, raw=orjson.dumps(rejected))],
+            datetime.now(UTC),
+        )
+    finally:
+        ledger.close()
+    assert appended.positions[0] is not None
+    status = _status(sqlite_server, execution_id, position_token(sqlite_server.env))
+    assert status.status == "REJECTED"
+    assert status.error is None
+    assert (status.model_extra or {})["unreadable"] == [
+        {"field": "error.message", "reason": "is missing or not a string"}
+    ]

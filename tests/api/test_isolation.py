@@ -103,6 +103,8 @@ def _actuals_body(world: World) -> dict[str, Any]:
 
 CASES: dict[tuple[str, str], Case] = {
     ("GET", "/healthz"): Case(lambda w: ("/healthz", {}), public=True),
+    ("GET", "/openapi.json"): Case(lambda w: ("/openapi.json", {}), public=True),
+    ("GET", "/docs"): Case(lambda w: ("/docs", {}), public=True),
     ("GET", "/readyz"): Case(lambda w: ("/readyz", {}), public=True),
     ("GET", "/admin/proof"): Case(
         lambda w: ("/admin/proof", {"params": {"challenge": "c" * 32}}), public=True

@@ -87,3 +87,26 @@ def test_a_wait_begun_before_a_generation_switch_is_answered_by_the_new_runner(
     finally:
         live.close()
         ledger.close()
+
+
+def test_a_read_begun_before_a_generation_switch_finishes_on_its_clients(
+    sqlite_env: dict[str, str],
+) -> None:
+    settings = Settings.from_env(sqlite_env)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    ledger = Ledger(settings.log_env)
+    live = LiveProjections(settings, ledger, writer_lock(settings))
+    try:
+        reader = live.reader  # as a verify (or a status read) in flight holds it
+        generations = Generations(settings.clickhouse_url, settings.clickhouse_database)
+        try:
+            generations.activate(generations.next_database())
+        finally:
+            generations.close()
+        assert live.follow_pointer()
+        assert live.reader is not reader
+        # The switch used to close the old clients at once: the read failed with a 500.
+        assert reader.query("SELECT 1").result_rows == [(1,)]
+    finally:
+        live.close()
+        ledger.close()

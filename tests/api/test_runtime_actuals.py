@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import httpx
 import pytest
 from vellum import WorkflowExecutionActualJsonRequest, WorkflowExecutionActualStringRequest
 from vellum.client.core.api_error import ApiError
@@ -157,3 +158,26 @@ def test_a_malformed_actual_is_a_400_naming_the_field(runtime_server: RunningSer
     body = raised.value.body
     assert isinstance(body, dict)
     assert {e["field"] for e in body["errors"]} == {"actuals.output_key", "actuals.quality"}
+
+
+def test_a_field_of_the_wrong_type_is_a_400_naming_it(
+    runtime_server: RunningServer,
+) -> None:
+    # The ids were ignored (and the actual recorded) while the other field named the target.
+    with vellum_client(runtime_server) as client:
+        run = client.execute_workflow(
+            workflow_deployment_name="summarize", inputs=[string("text", "a")]
+        )
+    for body, field in (
+        ({"actuals": [{"output_key": "summary"}], "external_id": {}}, "external_id"),
+        ({"actuals": [{"output_key": "summary", "output_id": 5}]}, "actuals.output_id"),
+        # An object there used to be a 500 (unhashable in the set of types).
+        ({"actuals": [{"output_key": "summary", "output_type": {}}]}, "actuals.output_type"),
+    ):
+        response = httpx.post(
+            f"{runtime_server.base_url}/v1/submit-workflow-execution-actuals",
+            json={"execution_id": run.execution_id, **body},
+            headers=runtime_server.headers(),
+        )
+        assert response.status_code == 400, body
+        assert [e["field"] for e in response.json()["errors"]] == [field]

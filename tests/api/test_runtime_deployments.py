@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 from vellum.client.core.api_error import ApiError
 from vellum.client.errors.not_found_error import NotFoundError
@@ -49,6 +50,16 @@ def test_deployments_are_listed_and_described_in_vellums_shapes(
     assert by_name.last_deployed_history_item_id == releases[0]["id"]
     slim = {(v.key, v.type, v.required) for v in summary.input_variables}
     assert slim == variables
+
+
+def test_a_bad_page_parameter_is_a_400_naming_it(sqlite_server: RunningServer) -> None:
+    for query, field in (("limit=0", "limit"), ("limit=ten", "limit"), ("offset=-1", "offset")):
+        response = httpx.get(
+            f"{sqlite_server.base_url}/v1/workflow-deployments?{query}",
+            headers=sqlite_server.headers(),
+        )
+        assert response.status_code == 400, query
+        assert response.json()["errors"][0]["field"] == field, query
 
 
 def test_another_workspaces_deployment_is_not_found(sqlite_env: dict[str, str]) -> None:

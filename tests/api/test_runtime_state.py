@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import httpx
 import pytest
 from vellum.client.core.api_error import ApiError
 
@@ -13,7 +14,7 @@ from tests.api.runtime_support import (
     runtime_server_fixture,  # noqa: F401  (the runtime_server fixture)
     string,
 )
-from tests.servers import RunningServer, vellum_client
+from tests.servers import RunningServer, post_events, vellum_client
 
 
 @pytest.mark.parametrize("deployment", ["counter", "tally"], ids=["function", "sdk"])
@@ -88,3 +89,36 @@ def test_the_state_of_an_unknown_execution_is_a_404(runtime_server: RunningServe
     with vellum_client(runtime_server) as client, pytest.raises(ApiError) as raised:
         client.workflows.retrieve_state(str(uuid.uuid4()))
     assert raised.value.status_code == 404
+
+
+def test_a_link_whose_ids_are_not_uuids_leaves_them_out_of_the_state(
+    sqlite_server: RunningServer,
+) -> None:
+    # Ingest keeps a link's ids as sent (Vellum's SpanLink types them as strings); the state
+    # read parsed them as UUIDs and answered a 500.
+    execution_id, trace_id = str(uuid.uuid4()), str(uuid.uuid4())
+    link = {"trace_id": "not-a-uuid", "type": "PREVIOUS_SPAN", "span_context": {"span_id": "x"}}
+    events = [
+        {
+            "id": str(uuid.uuid4()),
+            "name": f"workflow.execution.{name}",
+            "timestamp": f"2026-11-23T12:00:0{second}Z",
+            "trace_id": trace_id,
+            "span_id": execution_id,
+            "parent": None,
+            "links": [link] if name == "initiated" else None,
+            "body": body,
+        }
+        for second, (name, body) in enumerate(
+            [("initiated", {"inputs": {}}), ("snapshotted", {"state": {"step": 1}})]
+        )
+    ]
+    post_events(sqlite_server, events)
+    response = httpx.get(
+        f"{sqlite_server.base_url}/v1/workflows/{execution_id}/state",
+        headers=sqlite_server.headers(),
+    )
+    assert response.status_code == 200, response.text
+    state = response.json()
+    assert state["state"] == {"step": 1}
+    assert (state["previous_trace_id"], state["previous_span_id"]) == (None, None)

@@ -87,12 +87,6 @@ def _error_a_string(execution_id: str) -> list[bytes]:
     return [_raw(e) for e in [workflow_event("initiated", execution_id, 0), rejected]]
 
 
-def _state_a_list(execution_id: str) -> list[bytes]:
-    snapshot = workflow_event("snapshotted", execution_id, 20)
-    snapshot["body"]["state"] = [1, 2, 3]
-    return [_raw(e) for e in [*_run(execution_id), snapshot]]
-
-
 CASES: dict[str, tuple[Legacy, set[str], set[str]]] = {
     # name: (events, fields named by status, fields named by detail)
     "usage-of-the-wrong-shape": (_usage_broken, set(), {"body.usage_result.usage"}),
@@ -100,7 +94,6 @@ CASES: dict[str, tuple[Legacy, set[str], set[str]]] = {
     "outputs-a-string": (_outputs_a_string, {"outputs"}, {"outputs"}),
     "outputs-nested-past-a-writer": (_outputs_too_deep, {"outputs"}, {"outputs"}),
     "error-a-string": (_error_a_string, {"error"}, {"error"}),
-    "state-a-list": (_state_a_list, set(), {"state"}),
 }
 
 

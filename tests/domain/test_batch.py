@@ -108,6 +108,11 @@ def test_an_event_orjson_can_read_is_split_however_deep() -> None:
         pytest.param(b'[{"s": "\\\\"}, {"q": "\\"}, "}]', id="escaped-quotes"),
         pytest.param(b'[{"a": {"b": {}}, "c": [{}]} , {}\n]', id="nested-ends"),
         pytest.param(b'[{"a": 1}, 2, {"b": 3}]', id="not-all-objects"),
+        pytest.param(
+            b'[{"big": 18446744073709551616, "small": -9223372036854775809, "u64": '
+            b"18446744073709551615}]",
+            id="integers-past-64-bits",
+        ),
     ],
 )
 def test_the_fast_split_agrees_with_the_walk(body: bytes) -> None:
@@ -193,3 +198,16 @@ def test_objects_split_as_sent_whatever_the_spacing(
     body += (next(gap) + "]" + next(gap)).encode()
     assert split_body(body, max_events=100) == [(orjson.loads(raw), raw) for raw in encoded]
     assert split_body(body, max_events=100) == _split_body_slowly(body, max_events=100)
+
+
+def test_an_integer_past_64_bits_is_accepted_whichever_path_reads_the_body() -> None:
+    # More candidate ends than the fast split tries: the walk reads this body. It used to read
+    # the integer as a Python int that orjson cannot write, and (the brackets in the string
+    # making the nesting check look) refuse the event as "nested deeper than 128 levels".
+    event = {**workflow_event("initiated", str(uuid.uuid4())), "s": "}, {" * 130}
+    event["body"]["inputs"] = {"n": -1}
+    body = orjson.dumps([event]).replace(b'"n":-1', b'"n":' + str(2**70).encode())
+    items = split_body(body, max_events=100)
+    assert _split_objects(body, 100) is None
+    batch = validate_batch(items)
+    assert batch.received_count == 1

@@ -220,6 +220,18 @@ def test_an_endless_parent_chain_is_refused() -> None:
             id="string-error",
         ),
         pytest.param(
+            {"name": "node.execution.rejected", "body": {"error": {"code": "NODE_EXECUTION"}}},
+            "body.error.message",
+            "is required and must be a string",
+            id="error-without-message",
+        ),
+        pytest.param(
+            {"name": "workflow.execution.rejected", "body": {"error": {"message": "m", "code": 5}}},
+            "body.error.code",
+            "must be a string",
+            id="numeric-error-code",
+        ),
+        pytest.param(
             {"links": [{"type": "TRIGGERED_BY"}]},
             "links[0].trace_id",
             "is required",
@@ -292,6 +304,16 @@ def test_a_well_formed_usage_result_is_accepted() -> None:
             {"usage": [], "cost": [{"value": 1.0, "unit": "EUR"}]},
             "body.usage_result.cost[0].unit",
             id="unit-the-client-cannot-parse",
+        ),
+        pytest.param(
+            {"usage": [], "cost": [{"value": 0, "unit": {}}]},
+            "body.usage_result.cost[0].unit",
+            id="unit-an-object",
+        ),
+        pytest.param(
+            {"usage": [], "cost": [{"value": 0, "unit": ["USD"]}]},
+            "body.usage_result.cost[0].unit",
+            id="unit-a-list",
         ),
         pytest.param(
             {"usage": [], "cost": [{"value": "1.0"}]},
