@@ -1,6 +1,6 @@
 """Every benchmark of issue 5 in one run, each beside its ceiling or peer, and the goals table.
 
-    python -m bench [--quick] [--parts ingest,rate,...,runtime] [--out DIR]
+    python -m bench [--quick] [--parts ingest,rate,...,concurrency] [--out DIR]
 
 Parts, in order (each stops by itself; the whole suite stays under 15 minutes on 2 cores):
 
@@ -18,6 +18,10 @@ Parts, in order (each stops by itself; the whole suite stays under 15 minutes on
   of Phoenix's is taken before or after.
 - runtime: a no-op ten-node function through `/v1/execute-workflow` beside the direct call
   (`bench.runtime`).
+- concurrency: one client, then 50 at once for a fixed time, each posting its own executions
+  and reading their status and detail back: latency per route beside one client's, errors by
+  status, peak RSS, and acknowledged events missing from the log afterwards
+  (`bench._concurrency`).
 
 Writes `bench/results/suite.{json,md}` (`suite-quick.*` with `--quick`). A part that fails is
 reported and the others still run; the exit code is then 1. A goal not met never fails the
@@ -42,8 +46,9 @@ from typing import Any
 
 import orjson
 
+from bench import _concurrency, _report, ingest, projections, runtime
 from bench import _projection_report as projection_report
-from bench import _report, ingest, projections, runtime
+from bench._concurrency import concurrency_tables, measure_concurrency
 from bench._events import EventCloner
 from bench._goals import HEADER as GOALS_HEADER
 from bench._goals import goals
@@ -54,7 +59,7 @@ from bench._stores import POSTGRES, SQLITE, Env
 from bench._workflow import run_question_answer
 from domain.log.ledger import SQLITE_MODULE
 
-PARTS = ("ingest", "rate", "detail", "status", "lag", "phoenix", "rss", "runtime")
+PARTS = ("ingest", "rate", "detail", "status", "lag", "phoenix", "rss", "runtime", "concurrency")
 BATCH = 100
 Table = tuple[str, list[str], list[list[str]]]
 
@@ -72,6 +77,7 @@ class Suite:
     rss_budget_seconds: float
     peer: PeerSizes
     runtime_runs: int
+    concurrency: _concurrency.Sizes
 
 
 FULL = Suite(
@@ -92,6 +98,7 @@ FULL = Suite(
     rss_events=2_000_000,
     rss_budget_seconds=150,
     runtime_runs=400,
+    concurrency=_concurrency.FULL,
     peer=PeerSizes(
         executions=500,
         wide_spans=projections.FULL.walk_spans,
@@ -111,6 +118,7 @@ QUICK = Suite(
     rss_events=5_000,
     rss_budget_seconds=20,
     runtime_runs=20,
+    concurrency=_concurrency.QUICK,
     peer=PeerSizes(
         executions=20,
         wide_spans=projections.QUICK.walk_spans,
@@ -203,6 +211,7 @@ def _meta(args: argparse.Namespace, suite: Suite) -> dict[str, Any]:
             "rss_events": suite.rss_events,
             "rss_budget_seconds": suite.rss_budget_seconds,
             "peer": suite.peer.__dict__,
+            "concurrency": suite.concurrency.__dict__,
         },
     }
     meta["versions"]["arize-phoenix"] = installed_version() or "absent"
@@ -282,6 +291,9 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], Progr
             ),
         ),
         "runtime": lambda: results.__setitem__("runtime", runtime.measure(suite.runtime_runs)),
+        "concurrency": lambda: results.__setitem__(
+            "concurrency", measure_concurrency(cloner, suite.concurrency, logs)
+        ),
     }
 
     def run_part(name: str) -> None:
@@ -364,6 +376,8 @@ def _tables(results: dict[str, Any]) -> list[Table]:
     if "runtime" in results:
         header, rows = runtime.table(results["runtime"])
         found.append(("Runtime overhead: a no-op ten-node function", header, rows))
+    if "concurrency" in results:
+        found.extend(concurrency_tables(results["concurrency"]))
     return found
 
 
@@ -383,7 +397,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\n{title}\n")
         print(_report.text_table(header, rows))
     goal_rows = [goal.cells() for goal in found]
-    print("\nGoals (issue 5), this run\n")
+    print("\nGoals (issue 5 and concurrency), this run\n")
     print(_report.text_table(GOALS_HEADER, goal_rows))
     stem = "suite-quick" if args.quick else "suite"
     args.out.mkdir(parents=True, exist_ok=True)
@@ -391,7 +405,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     document = {**meta, "goals": [goal.as_json() for goal in found], "results": results}
     json_path.write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2))
     md_path = args.out / f"{stem}.md"
-    sections = [("Goals (issue 5)", GOALS_HEADER, goal_rows), *tables]
+    sections = [("Goals (issue 5 and concurrency)", GOALS_HEADER, goal_rows), *tables]
     md_path.write_text(
         "\n\n".join(
             f"**{title}**\n\n{_report.markdown_table(header, rows)}"

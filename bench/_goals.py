@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from bench._concurrency import ROUTES as CONCURRENCY_ROUTES
+from bench._concurrency import error_text
+
 GIB_LIMIT = 1.5
 LAG_LIMIT_SECONDS = 0.250
+# p99 of a route under many clients, at most this many times one client's p50 in the same run.
+CONCURRENT_P99_LIMIT = 10
 
 
 @dataclass(frozen=True)
@@ -295,8 +301,89 @@ def _rss_goal(results: dict[str, Any]) -> Goal:
     )
 
 
+def _concurrency_goals(results: dict[str, Any]) -> list[Goal]:
+    """Errors and lost events (none), and each route's p99 under many clients beside one's p50."""
+    found = results.get("concurrency")
+    if not found:
+        return [
+            _missing("concurrency: requests not answered 200, or answered wrong", "0"),
+            _missing("concurrency: acknowledged events missing from the log afterwards", "0"),
+            *(
+                _missing(f"concurrency: p99 at many clients, {title}", f"≤ {CONCURRENT_P99_LIMIT}")
+                for title in CONCURRENCY_ROUTES.values()
+            ),
+        ]
+    phases = found["phases"]
+    clients = found["clients"]
+    # Every phase's, the warm-up's included: an error is one whatever the load.
+    errors = [
+        found["warmup"]["errors"],
+        *({r: v["errors"] for r, v in p["routes"].items()} for p in phases.values()),
+    ]
+    counts: Counter[str] = Counter()
+    for by_route in errors:
+        for by_name in by_route.values():
+            counts.update(by_name)
+    errors_count = sum(counts.values())
+    answered = sum(route["count"] for p in phases.values() for route in p["routes"].values())
+    log = found["log"]
+    goals = [
+        Goal(
+            f"concurrency: requests not answered 200, or answered wrong, 1 and {clients} clients",
+            f"{errors_count:,}" + (f" ({error_text(dict(counts))})" if counts else ""),
+            f"of {answered:,} answered",
+            None,
+            "0",
+            errors_count == 0,
+        ),
+        Goal(
+            "concurrency: acknowledged events missing from the log afterwards",
+            f"{log['missing_count']:,}",
+            f"of {log['acknowledged_count']:,} acknowledged",
+            None,
+            "0",
+            log["missing_count"] == 0,
+        ),
+    ]
+    for route, title in CONCURRENCY_ROUTES.items():
+        many = phases["many"]["routes"][route].get("p99_seconds")
+        one = phases["one"]["routes"][route].get("p50_seconds")
+        measure = f"concurrency: p99 at {clients} clients, {title}"
+        if many is None or one is None:
+            goals.append(_missing(measure, f"≤ {CONCURRENT_P99_LIMIT}", "no answer"))
+            continue
+        goals.append(
+            _ratio_goal(
+                measure,
+                (many, _ms(many)),
+                (one, f"1 client's p50 {_ms(one)}"),
+                f"≤ {CONCURRENT_P99_LIMIT}",
+                lambda r: _at_most(r, CONCURRENT_P99_LIMIT),
+            )
+        )
+    goals.append(
+        Goal(
+            f"(concurrency: peak RSS of the server, 1 then {clients} clients)",
+            f"{found['peak_rss_gib']:.2f} GiB",
+            "-",
+            None,
+            "-",
+            None,
+        )
+    )
+    return goals
+
+
 def goals(results: dict[str, Any], spans_per_event: float) -> list[Goal]:
-    """Every goal of issue 5, in the issue's order, with the ceiling rows beside them."""
+    """Every goal of issue 5, in the issue's order, with the ceiling rows beside them; then the
+    concurrency goals."""
     ingest = _ingest_goals(results, spans_per_event)
     postgres = ingest.pop()
-    return [*ingest, *_read_goals(results), _lag_goal(results), _rss_goal(results), postgres]
+    return [
+        *ingest,
+        *_read_goals(results),
+        _lag_goal(results),
+        _rss_goal(results),
+        postgres,
+        *_concurrency_goals(results),
+    ]

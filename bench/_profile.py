@@ -5,6 +5,7 @@
     .venv/bin/python -m bench._profile ingest --backend postgres
     .venv/bin/python -m bench._profile replay                    # the runner, replay from zero
     .venv/bin/python -m bench._profile detail                    # detail pages and whole walks
+    .venv/bin/python -m bench._profile concurrency               # the server under 50 clients
     .venv/bin/python -m bench._profile summary FILE              # any raw py-spy profile
 
 Each records `py-spy record --threads --idle --format raw -r 100` (collapsed stacks) of the
@@ -31,11 +32,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import ingest
+from bench import _concurrency, ingest
 from bench._events import EventCloner, batch_bodies
 from bench._runners import WORKSPACE, _drive_clients
 from bench._server import running_server
-from bench._stores import POSTGRES, fresh_store
+from bench._stores import POSTGRES, SQLITE, Postgres, fresh_store
 from bench._synthetic import wide_execution
 from bench._workflow import run_question_answer
 from bench.projections import _fill_log, _time_runner
@@ -200,14 +201,35 @@ def _detail(out: Path, spans: int) -> None:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def _concurrency_load(out: Path, clients: int, seconds: float) -> None:
+    """The concurrency part's clients (`bench._concurrency`) against a server being profiled."""
+    cloner = EventCloner(run_question_answer("where do many clients' requests wait?"))
+    log = out.with_suffix(".server.log")
+    with (
+        fresh_store(SQLITE, "profile", Postgres()) as env,
+        running_server(env, WORKSPACE, log) as server,
+    ):
+        _concurrency.warm_up(server, cloner, 5)
+        with recording(server.pid, out):
+            summary, _ = _concurrency.run_phase(server, cloner, clients, seconds)
+    for route, found in summary["routes"].items():
+        print(
+            f"{route}: {found['count']:,} answered, p50 {found.get('p50_seconds', 0) * 1e3:,.1f}"
+            f" ms, p99 {found.get('p99_seconds', 0) * 1e3:,.1f} ms,"
+            f" not 200 or wrong: {_concurrency.error_text(found['errors'])}"
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Record a profile (or read one), and print its largest costs."""
     parser = argparse.ArgumentParser(prog="python -m bench._profile", description=__doc__)
-    parser.add_argument("what", choices=("ingest", "replay", "detail", "summary"))
+    parser.add_argument("what", choices=("ingest", "replay", "detail", "concurrency", "summary"))
     parser.add_argument("profile", type=Path, nargs="?", help="for summary: the raw profile")
     parser.add_argument("--backend", default="sqlite", choices=("sqlite", "postgres"))
     parser.add_argument("--events", type=int, default=60_000)
     parser.add_argument("--spans", type=int, default=20_000)
+    parser.add_argument("--clients", type=int, default=_concurrency.FULL.clients)
+    parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--process", help="only processes whose command line holds this")
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
@@ -224,6 +246,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _ingest(path, args.backend, args.events)
         elif args.what == "replay":
             _replay(path, args.events)
+        elif args.what == "concurrency":
+            _concurrency_load(path, args.clients, args.seconds)
         else:
             _detail(path, args.spans)
     print(summarise(path, args.process, args.top))
