@@ -132,7 +132,7 @@ def _one_execution(http: httpx.Client, events: list[bytes], tally: _Tally) -> No
         return
     tally.acknowledged.extend(e["id"] for e in parsed)
     position = answer.get("log_position")
-    if answer.get("accepted_count") != len(parsed) or not isinstance(position, str | int):
+    if answer.get("accepted_count") != len(parsed) or not isinstance(position, str):
         tally.errors["ingest"][WRONG] += 1
         return
     wait: dict[str, Position] = {"min_log_position": position}
