@@ -200,14 +200,15 @@ def test_objects_split_as_sent_whatever_the_spacing(
     assert split_body(body, max_events=100) == _split_body_slowly(body, max_events=100)
 
 
-def test_an_integer_past_64_bits_is_accepted_whichever_path_reads_the_body() -> None:
-    # More candidate ends than the fast split tries: the walk reads this body. It used to read
-    # the integer as a Python int that orjson cannot write, and (the brackets in the string
+def test_an_integer_past_64_bits_is_refused_by_its_path_whichever_path_reads_the_body() -> None:
+    # With more candidate ends than the fast split tries, the walk reads the body. It used to
+    # read the integer as a Python int that orjson cannot write, and (the brackets in the string
     # making the nesting check look) refuse the event as "nested deeper than 128 levels".
-    event = {**workflow_event("initiated", str(uuid.uuid4())), "s": "}, {" * 130}
-    event["body"]["inputs"] = {"n": -1}
-    body = orjson.dumps([event]).replace(b'"n":-1', b'"n":' + str(2**70).encode())
-    items = split_body(body, max_events=100)
-    assert _split_objects(body, 100) is None
-    batch = validate_batch(items)
-    assert batch.received_count == 1
+    plain = workflow_event("initiated", str(uuid.uuid4()))
+    plain["body"]["inputs"] = {"n": -1}
+    for event, fast in ((plain, True), ({**plain, "s": "}, {" * 130}, False)):
+        body = orjson.dumps([event]).replace(b'"n":-1', b'"n":' + str(2**70).encode())
+        assert (_split_objects(body, 100) is not None) is fast
+        with pytest.raises(InvalidBatch) as refused:
+            validate_batch(split_body(body, max_events=100))
+        assert [e.field for e in refused.value.errors] == ["body.inputs.n"]
