@@ -19,7 +19,7 @@ from api.openapi._build import (
 )
 from domain.envelope import MAX_NESTING
 from domain.lineage import MAX_PARENT_DEPTH
-from domain.usage import COST_UNITS, MAX_COUNT, USAGE_COUNT_FIELDS
+from domain.usage import COST_UNITS, MAX_COST, MAX_COUNT, USAGE_COUNT_FIELDS
 from domain.vocabulary import EventName
 
 WORKFLOW_NAMES = [name.value for name in EventName if name.is_workflow]
@@ -123,7 +123,10 @@ SCHEMAS: Json = {
         ("ml_model_name", "ml_model_usage"),
     ),
     "Price": obj(
-        {"value": {"type": "number"}, "unit": {"type": "string", "enum": sorted(COST_UNITS)}},
+        {
+            "value": {"type": "number", "minimum": -MAX_COST, "maximum": MAX_COST},
+            "unit": {"type": "string", "enum": sorted(COST_UNITS)},
+        },
         ("value",),
         "Vellum's `Price`.",
     ),
