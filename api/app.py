@@ -29,11 +29,12 @@ from api.routes import (
 )
 from api.routes.admin import ReplayState
 from api.settings import Settings
+from domain.errors import ExecutionNotFound
 from domain.keys import KeyRing
 from domain.log.ledger import SQLITE_MODULE, TAIL_RECORDS, Ledger
 from domain.position_tokens import PositionTokens
 from domain.state import ResolvedState
-from projections.state import execution_state
+from projections.views import Views
 from runtime.executor import Runtime
 
 log = logging.getLogger("runledger.api")
@@ -56,13 +57,17 @@ def read_admin_token(settings: Settings) -> str | None:
         return None
 
 
-def open_runtime(settings: Settings, ledger: Ledger, live: LiveProjections) -> Runtime:
+def open_runtime(
+    settings: Settings, ledger: Ledger, live: LiveProjections, views: Views
+) -> Runtime:
     """The runtime, with the deployments file registered and a crash's leftovers dealt with."""
 
     def load_state(workspace_id: UUID, execution_id: UUID) -> ResolvedState | None:
-        # The previous run may have ended a moment ago: wait until the log is visible.
-        live.wait_for(ledger.max_position(), settings.read_wait_seconds)
-        return execution_state(live.reader, workspace_id, execution_id)
+        # A run chained on a previous execution reads its state as every read does.
+        try:
+            return views.state(workspace_id, execution_id)
+        except ExecutionNotFound:
+            return None
 
     def wake_runner() -> None:
         # Looked up at each call: a replay's switch replaces the runner.
@@ -95,9 +100,10 @@ def create_app(env: Mapping[str, str], settings: Settings | None = None) -> Star
         app.state.keys = KeyRing(ledger, cache_seconds=settings.key_cache_seconds)
         app.state.position_tokens = PositionTokens.of_log(ledger)
         app.state.live = live
+        views = app.state.views = Views(live, ledger.max_position, settings.read_wait_seconds)
         app.state.replay = ReplayState()
         app.state.admin_token = settings.admin_token or read_admin_token(settings)
-        runtime = open_runtime(settings, ledger, live)
+        runtime = open_runtime(settings, ledger, live, views)
         app.state.runtime = runtime
         log.info(
             "ready",

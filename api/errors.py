@@ -25,6 +25,8 @@ from domain.errors import (
     InvalidBody,
     InvalidCursor,
     InvalidInputs,
+    NotVisibleYet,
+    PositionBeyondLog,
 )
 from runtime.entrypoints import EntrypointError
 
@@ -124,6 +126,25 @@ async def handle_broken_entrypoint(request: Request, exc: Exception) -> Response
     return error_response(500, f"the release's entrypoint does not load: {exc}")
 
 
+async def handle_position_beyond_log(request: Request, exc: Exception) -> Response:
+    # Only a log restored from an older copy lacks a position it once answered; the answer
+    # names no position (a workspace sees positions only as tokens).
+    reason = "is beyond the end of the log (was the log restored from an older copy?)"
+    return error_response(
+        400, f"min_log_position {reason}", [FieldError(None, "min_log_position", reason)]
+    )
+
+
+async def handle_not_visible_yet(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, NotVisibleYet)
+    response = error_response(
+        503,
+        f"the log this read needs is not visible yet after {exc.waited_seconds:g}s; retry shortly",
+    )
+    response.headers["Retry-After"] = "1"
+    return response
+
+
 async def handle_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     response = error_response(exc.status_code, str(exc.detail))
@@ -167,6 +188,8 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     ExternalIdConflict: handle_external_id_conflict,
     EntrypointError: handle_broken_entrypoint,
     InvalidCursor: handle_invalid_cursor,
+    PositionBeyondLog: handle_position_beyond_log,
+    NotVisibleYet: handle_not_visible_yet,
     InvalidBatch: handle_invalid_batch,
     InvalidBody: handle_invalid_body,
     HTTPException: handle_http_exception,

@@ -17,6 +17,7 @@ from api.locks import migration_lock
 from api.settings import Settings
 from domain.log.ledger import Ledger
 from projections.clickhouse import connect
+from projections.deployments import DeploymentQueries
 from projections.detail import ExecutionDetails
 from projections.generations import Generations
 from projections.leader import WriterLock, holding
@@ -73,6 +74,7 @@ class LiveProjections:
             old_clients = self._clients
             old_details = getattr(self, "details", None)
             self.runner, self.queries = runner, queries
+            self.deployments = DeploymentQueries(reader)
             self.details = ExecutionDetails(detail_spans, detail_header)
             self.reader = reader
             self.database, self._clients = database, clients
@@ -99,6 +101,12 @@ class LiveProjections:
         with self._lock:
             self._retiring.append((timer, details, clients))
         timer.start()
+
+    @property
+    def visible_position(self) -> int:
+        """How far the live runner (or, on a replica that does not write, the writer's
+        tracking row, as far as a wait has read it) has made the log visible."""
+        return self.runner.visible_position
 
     def wait_for(self, position: int, timeout: float) -> bool:
         """`ProjectionRunner.wait_for` on whichever runner is live, a second at a time: a replay

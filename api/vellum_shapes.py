@@ -7,9 +7,9 @@ from typing import Any
 
 import orjson
 
-from domain.runs import Run
 from projections.detail import DetailPage, SpanView
 from projections.unreadable import Unreadable
+from projections.views import PendingDetail
 from runtime.values import typed_outputs
 
 DETAIL_JSON_OPTIONS = orjson.OPT_UTC_Z
@@ -85,12 +85,13 @@ def unreadable_json(unreadable: list[Unreadable]) -> dict[str, Any]:
     return {"unreadable": [found.as_json() for found in unreadable]} if unreadable else {}
 
 
-def pending_detail_json(run: Run) -> dict[str, Any]:
-    """The detail of a run the runtime accepted that no worker has started yet: no spans."""
+def pending_detail_json(pending: PendingDetail) -> dict[str, Any]:
+    """The detail of a run the runtime accepted whose events are not visible yet: no spans."""
+    run = pending.run
     return {
-        "span_id": str(run.id),
+        "span_id": str(pending.execution_id),
         "parent_context": None,
-        "start": _iso(run.created_on),
+        "start": _iso(run.requested_at),
         "end": None,
         "inputs": typed_outputs(run.inputs),
         "outputs": [],

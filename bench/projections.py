@@ -526,7 +526,7 @@ def measure_status(url: str, env: Env, sizes: Sizes) -> dict[str, Any]:
         ids = sample_executions(writer, workspace_id, sizes.status_calls + warmup)
         queries = ExecutionQueries(reader)
         for execution_id in ids[:20]:
-            view = queries.status(workspace_id, execution_id)
+            view = queries.status(workspace_id, execution_id).summary
             if view is None or view.status is not ExecutionStatus.FULFILLED:
                 raise RuntimeError(f"status of {execution_id}: {view}")
 

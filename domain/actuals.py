@@ -9,7 +9,7 @@ submitted it and in whatever order they arrived.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -50,7 +50,7 @@ class Actuals(Aggregate):
     @staticmethod
     def create_id(workspace_id: UUID, execution_id: UUID) -> UUID:
         """One stream per execution and workspace."""
-        return uuid5(_ACTUALS, f"{workspace_id}/{execution_id}")
+        return actuals_stream_id(workspace_id, execution_id)
 
     @event("Submitted")
     def submit(self, actuals: list[JsonObject]) -> None:
@@ -59,13 +59,24 @@ class Actuals(Aggregate):
 
     def latest(self) -> list[JsonObject]:
         """The newest actual per output (by its timestamp, then by submission order)."""
-        newest: dict[str, tuple[float, int, JsonObject]] = {}
-        for order, actual in enumerate(self.submitted):
-            key = str(actual.get("output_key") or actual.get("output_id"))
-            candidate = (float(actual["timestamp"]), order, actual)
-            if key not in newest or candidate[:2] >= newest[key][:2]:
-                newest[key] = candidate
-        return [item[2] for item in sorted(newest.values(), key=lambda item: item[:2])]
+        return latest_actuals(enumerate(self.submitted))
+
+
+def latest_actuals(submitted: Iterable[tuple[Any, JsonObject]]) -> list[JsonObject]:
+    """The newest of (submission order, actual) per output, by its timestamp, then by order;
+    oldest first. The projection of actuals reads them with the same rule."""
+    newest: dict[str, tuple[float, Any, JsonObject]] = {}
+    for order, actual in submitted:
+        key = str(actual.get("output_key") or actual.get("output_id"))
+        candidate = (float(actual["timestamp"]), order, actual)
+        if key not in newest or candidate[:2] >= newest[key][:2]:
+            newest[key] = candidate
+    return [item[2] for item in sorted(newest.values(), key=lambda item: item[:2])]
+
+
+def actuals_stream_id(workspace_id: UUID, execution_id: UUID) -> UUID:
+    """The id of an execution's actuals stream."""
+    return uuid5(_ACTUALS, f"{workspace_id}/{execution_id}")
 
 
 def check_actuals(items: Any, now: float) -> list[JsonObject]:

@@ -99,19 +99,9 @@ class Deployment(Aggregate):
     @property
     def releases(self) -> list[Release]:
         """Every release, oldest first, with the tags each names today."""
-        owner: dict[str, int] = {}
-        for index, item in enumerate(self._releases):
-            for tag in item[2]:
-                owner[tag] = index
-        result = []
-        for index, (release_id, entrypoint, _, timeout, description, at) in enumerate(
-            self._releases
-        ):
-            tags = sorted(tag for tag, i in owner.items() if i == index)
-            if index == len(self._releases) - 1:
-                tags = [LATEST, *tags]
-            result.append(Release(release_id, entrypoint, tuple(tags), timeout, description, at))
-        return result
+        return releases_as_tagged_today(
+            [Release(r[0], r[1], tuple(r[2]), r[3], r[4], r[5]) for r in self._releases]
+        )
 
     def resolve(self, release_tag: str | None) -> Release:
         """The release a tag (default `LATEST`) or release id names."""
@@ -130,6 +120,32 @@ class Deployment(Aggregate):
             if release.id == release_id:
                 return release
         raise DeploymentNotFound(f"deployment {self.name!r} has no release {release_id}")
+
+
+def releases_as_tagged_today(released: Sequence[Release]) -> list[Release]:
+    """Releases in release order, each with the tags it was released with, as they name them
+    today: a tag names the newest release that carries it, `LATEST` the newest of all. The
+    projection of deployments reads them with the same rule."""
+    owner: dict[str, int] = {}
+    for index, release in enumerate(released):
+        for tag in release.tags:
+            owner[tag] = index
+    result = []
+    for index, release in enumerate(released):
+        tags = sorted(tag for tag, i in owner.items() if i == index)
+        if index == len(released) - 1:
+            tags = [LATEST, *tags]
+        result.append(
+            Release(
+                release.id,
+                release.entrypoint,
+                tuple(tags),
+                release.timeout_seconds,
+                release.description,
+                release.released_at,
+            )
+        )
+    return result
 
 
 _REGISTERED_TOPIC = get_topic(Deployment.Registered)  # type: ignore[attr-defined]

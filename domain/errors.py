@@ -77,3 +77,19 @@ class ExternalIdConflict(RunledgerError):
             f"external_id {external_id!r} already names execution {execution_id}, "
             "started with a different request"
         )
+
+
+class PositionBeyondLog(RunledgerError):
+    """A read asked to wait for a log position that no append has answered."""
+
+    def __init__(self, position: int) -> None:
+        self.position = position
+        super().__init__("the position is beyond the end of the log")
+
+
+class NotVisibleYet(RunledgerError):
+    """A read's log position did not become visible within the read wait."""
+
+    def __init__(self, waited_seconds: float) -> None:
+        self.waited_seconds = waited_seconds
+        super().__init__(f"not visible after {waited_seconds:g}s")

@@ -27,7 +27,15 @@ from domain.errors import ExecutionNotFound, InvalidCursor
 from domain.lifecycle import ExecutionStatus
 from domain.usage import USAGE_COUNT_FIELDS
 from projections.clickhouse import query_text
-from projections.queries import ExecutionStatusView, execution_header, status_view
+from projections.queries import (
+    ExecutionRead,
+    ExecutionStatusView,
+    RunView,
+    actuals_view,
+    execution_header,
+    run_view,
+    status_view,
+)
 from projections.unreadable import (
     Unreadable,
     object_text,
@@ -86,6 +94,15 @@ class DetailPage:
     error: dict[str, Any] | None = None
     unreadable: list[Unreadable] = field(default_factory=list)
     """Stored values left out because the page's shape cannot hold them."""
+    run: RunView | None = None
+    """The runtime's record of the execution, when it made it."""
+    actuals: list[dict[str, Any]] | None = None
+    """The newest actual per output, when any was submitted."""
+
+    @property
+    def read(self) -> ExecutionRead:
+        """The page's header as a status read sees it."""
+        return ExecutionRead(self.summary, self.run, self.actuals)
 
 
 class ExecutionDetails:
@@ -198,6 +215,8 @@ class ExecutionDetails:
             outputs=stored_object(root.outputs, "outputs", unreadable) if root else None,
             error=workflow_error(root.error, "error", unreadable) if root and rejected else None,
             unreadable=unreadable,
+            run=run_view(workspace_id, header.result()),
+            actuals=actuals_view(header.result()),
         )
 
     def _cursor_position(self, ids: dict[str, Any], span_id: UUID) -> int | None:

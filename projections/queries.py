@@ -7,8 +7,10 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+import orjson
 from clickhouse_connect.driver.client import Client
 
+from domain.actuals import actuals_stream_id, latest_actuals
 from domain.lifecycle import ExecutionStatus, status_of
 from projections.clickhouse import query_text
 from projections.unreadable import Unreadable, stored_object, workflow_error
@@ -16,6 +18,7 @@ from projections.unreadable import Unreadable, stored_object, workflow_error
 _STATUS = query_text("execution_status")
 _HEADER = query_text("execution_header")
 _OUTCOME_EVENT = query_text("outcome_event")
+_RUN_BY_EXTERNAL_ID = query_text("run_by_external_id")
 
 
 def utc(value: datetime | None) -> datetime | None:
@@ -40,16 +43,89 @@ class ExecutionStatusView:
     """Stored values left out because the answer's shape cannot hold them."""
 
 
+@dataclass(frozen=True, slots=True)
+class RunView:
+    """The runtime's record of an execution it was asked to make (0012's `runs`)."""
+
+    requested_at: datetime
+    started_at: datetime | None
+    finished_status: str | None
+    cancel_requested: dict[str, Any] | None
+    inputs: dict[str, Any]
+
+    @property
+    def started(self) -> bool:
+        """A worker took the run (its events may not be visible yet)."""
+        return self.started_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionRead:
+    """Everything one execution's status read finds: the summary of its events (None before
+    any is visible), the run (None unless the runtime made it), the newest actual per output
+    (None when none was submitted)."""
+
+    summary: ExecutionStatusView | None
+    run: RunView | None
+    actuals: list[dict[str, Any]] | None
+
+    @property
+    def found(self) -> bool:
+        """Whether the workspace has this execution at all."""
+        return self.summary is not None or self.run is not None
+
+
+def execution_ids(workspace_id: UUID, execution_id: UUID) -> dict[str, Any]:
+    """The parameters of execution_status.sql and execution_header.sql."""
+    return {
+        "workspace_id": workspace_id,
+        "execution_id": execution_id,
+        "actuals_stream": actuals_stream_id(workspace_id, execution_id),
+    }
+
+
+def run_view(workspace_id: UUID, row: dict[str, Any]) -> RunView | None:
+    """The `run` column of a status or header row, when it is a run of this workspace."""
+    run_workspace, requested_at, started_at, finished, cancel, inputs = row["run"]
+    if run_workspace != workspace_id or requested_at is None:
+        return None
+    return RunView(
+        requested_at=utc(requested_at) or requested_at,
+        started_at=utc(started_at),
+        finished_status=finished,
+        cancel_requested=orjson.loads(cancel) if cancel else None,
+        inputs=orjson.loads(inputs) if inputs else {},
+    )
+
+
+def actuals_view(row: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The newest actual per output in the `actuals` column of a status or header row."""
+    submitted = [
+        ((position, item), orjson.loads(actual)) for position, item, actual, _ in row["actuals"]
+    ]
+    return latest_actuals(submitted) if submitted else None
+
+
 class ExecutionQueries:
     """Named read queries; give it a client of its own (calls on one client serialise)."""
 
     def __init__(self, client: Client) -> None:
         self._client = client
 
-    def status(self, workspace_id: UUID, execution_id: UUID) -> ExecutionStatusView | None:
-        """The execution's status summary, or None when the workspace has no such execution."""
-        ids = {"workspace_id": workspace_id, "execution_id": execution_id}
-        return status_view(execution_id, _one_row(self._client, _STATUS, ids))
+    def status(self, workspace_id: UUID, execution_id: UUID) -> ExecutionRead:
+        """The execution's status summary, run and actuals, in one statement."""
+        row = _one_row(self._client, _STATUS, execution_ids(workspace_id, execution_id))
+        return ExecutionRead(
+            summary=status_view(execution_id, row),
+            run=run_view(workspace_id, row),
+            actuals=actuals_view(row),
+        )
+
+    def run_by_external_id(self, workspace_id: UUID, external_id: str) -> UUID | None:
+        """The execution of the run an `external_id` names in the workspace."""
+        parameters = {"workspace_id": workspace_id, "external_id": external_id}
+        rows = self._client.query(_RUN_BY_EXTERNAL_ID, parameters=parameters).result_rows
+        return rows[0][0] if rows else None
 
     def outcome_event_id(self, workspace_id: UUID, execution_id: UUID) -> UUID | None:
         """The id of the terminal event that decided the outcome; None while there is none."""
@@ -61,8 +137,7 @@ class ExecutionQueries:
 def execution_header(client: Client, workspace_id: UUID, execution_id: UUID) -> dict[str, Any]:
     """execution_header.sql's one row: the status columns (see `status_view`), the root span's
     parent context and newest state, and the usage rows; a detail page and `verify` read it."""
-    ids = {"workspace_id": workspace_id, "execution_id": execution_id}
-    return _one_row(client, _HEADER, ids)
+    return _one_row(client, _HEADER, execution_ids(workspace_id, execution_id))
 
 
 def _one_row(client: Client, query: str, parameters: dict[str, Any]) -> dict[str, Any]:

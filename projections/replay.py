@@ -23,7 +23,7 @@ from clickhouse_connect.driver.client import Client
 
 from domain.envelope import Envelope, Json, stored_envelope
 from domain.lifecycle import ExecutionSummary, apply, uuid_order
-from domain.log import EventLog
+from domain.log import EventLog, ProjectedLog
 from domain.vocabulary import EventName
 from projections.clickhouse import connect, query_text
 from projections.generations import Generations
@@ -43,7 +43,9 @@ _USAGE_EVENTS = frozenset({EventName.NODE_FULFILLED, EventName.NODE_REJECTED})
 SnapshotRank = tuple[datetime, int]  # timestamp, then log position: the newest counts
 
 
-def replay(log_: EventLog, url: str, base: str, progress: Progress, batch_size: int = 5000) -> str:
+def replay(
+    log_: ProjectedLog, url: str, base: str, progress: Progress, batch_size: int = 5000
+) -> str:
     """Build a new generation from the whole log, switch to it, and return its database."""
     generations = Generations(url, base)
     try:

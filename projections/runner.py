@@ -18,10 +18,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from domain.log import EventLog, LoggedEvent
+from domain.log import LoggedEvent, ProjectedLog
+from projections.facts import FACT_TOPICS
 from projections.store import ProjectionStore
 
 log = logging.getLogger("runledger.projections")
+# Positions scanned for aggregate events per read: a log folded from its start (after an
+# upgrade) is read in steps, not in one.
+_FACT_POSITIONS_PER_READ = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +58,7 @@ class ProjectionRunner:
 
     def __init__(
         self,
-        log_: EventLog,
+        log_: ProjectedLog,
         store: ProjectionStore,
         batch_size: int = 5000,
         idle_seconds: float = 0.5,
@@ -66,6 +70,9 @@ class ProjectionRunner:
         self._idle_seconds = idle_seconds
         self._gather_seconds = gather_seconds
         self._position = store.position()
+        # The aggregates' events are folded on a tracking row of their own: a log that held
+        # them before their tables existed is folded from its start (migration 0012).
+        self._facts_position = self._facts_tracked = store.facts_position()
         self._visible = self._position
         self._changed = threading.Condition()
         self._wake = threading.Event()
@@ -96,6 +103,16 @@ class ProjectionRunner:
         visible = last if len(events) == self._batch_size else max(head, last)
 
         started = time.perf_counter()
+        # The aggregates' events up to the batch's end first, so a run's end and its last
+        # events become visible together. Their tracking row is written when there were some,
+        # or after a long stretch without (a restart then scans that stretch again, no more).
+        while self._facts_position < visible:
+            through = min(visible, self._facts_position + _FACT_POSITIONS_PER_READ)
+            facts = self._log.read_facts(self._facts_position, through, FACT_TOPICS)
+            if facts or through - self._facts_tracked >= _FACT_POSITIONS_PER_READ:
+                self._store.apply_facts(facts, through)
+                self._facts_tracked = through
+            self._facts_position = through
 
         def readable() -> None:
             self._batches.append((len(events), time.perf_counter() - started))

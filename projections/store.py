@@ -7,7 +7,8 @@ from typing import Protocol
 
 from clickhouse_connect.driver.client import Client
 
-from domain.log import LoggedEvent
+from domain.log import LoggedEvent, LoggedFact
+from projections.facts import fact_rows
 from projections.rows import EVENT_COLUMN_NAMES, event_block
 
 # The insert's settings, each where the server knows it (a server refuses a setting it does not
@@ -19,6 +20,7 @@ _INSERT_SETTINGS = {
     "use_strict_insert_block_limits": 0,
     "input_format_native_allow_types_conversion": 1,
 }
+FACTS_PROJECTION = "facts"
 _TRACK = (
     "INSERT INTO tracking (projection_name, position) VALUES ({name:String}, {position:UInt64})"
 )
@@ -42,6 +44,14 @@ class ProjectionStore(Protocol):
         self, events: Sequence[LoggedEvent], readable: Callable[[], None] = lambda: None
     ) -> None: ...
 
+    def facts_position(self) -> int:
+        """How far the aggregates' events (runs, actuals, deployments) have been folded."""
+        ...
+
+    def apply_facts(self, facts: Sequence[LoggedFact], through: int) -> None:
+        """Fold the aggregates' events of positions up to `through`, then record `through`."""
+        ...
+
 
 class ClickHouseStore:
     """The span and status projections in ClickHouse (tables in clickhouse/migrations)."""
@@ -55,11 +65,25 @@ class ClickHouseStore:
 
     def position(self) -> int:
         """The last log position applied (0 before the first batch)."""
+        return self._tracked(self.name)
+
+    def facts_position(self) -> int:
+        """The last log position whose aggregate events were folded (projections/facts.py)."""
+        return self._tracked(FACTS_PROJECTION)
+
+    def _tracked(self, name: str) -> int:
         result = self._client.query(
             "SELECT max(position) FROM tracking WHERE projection_name = {name:String}",
-            parameters={"name": self.name},
+            parameters={"name": name},
         )
         return int(result.result_rows[0][0] or 0)
+
+    def apply_facts(self, facts: Sequence[LoggedFact], through: int) -> None:
+        """Rows of runs, actuals and deployments (a few inserts; most batches have none),
+        then the tracking row of `facts`."""
+        for table, columns, rows in fact_rows(facts).tables():
+            self._client.insert(table, rows, column_names=list(columns))
+        self._client.command(_TRACK, parameters={"name": FACTS_PROJECTION, "position": through})
 
     def apply(
         self, events: Sequence[LoggedEvent], readable: Callable[[], None] = lambda: None

@@ -15,18 +15,7 @@ from api.auth import require_workspace
 from api.body import read_limited_body
 from domain.actuals import ActualsLog, check_actuals
 from domain.errors import ExecutionNotFound, FieldError, InvalidInputs
-from runtime.executor import Runtime
-
-
-def _execution_exists(request: Request, workspace_id: UUID, execution_id: UUID) -> bool:
-    runtime: Runtime = request.app.state.runtime
-    run = runtime.runs.get(execution_id)
-    if run is not None:
-        return run.workspace_id == workspace_id
-    # An ingested execution: it is known once the log up to now is visible.
-    live = request.app.state.live
-    live.wait_for(request.app.state.ledger.max_position(), 2.0)
-    return live.queries.status(workspace_id, execution_id) is not None
+from projections.views import Views
 
 
 async def submit_actuals(request: Request) -> Response:
@@ -42,7 +31,7 @@ async def submit_actuals(request: Request) -> Response:
     actuals = check_actuals(body.get("actuals"), now=time.time())
     if body.get("external_id") is not None and not isinstance(body["external_id"], str):
         raise InvalidInputs([FieldError(None, "external_id", "must be a string")])
-    runtime: Runtime = request.app.state.runtime
+    views: Views = request.app.state.views
     execution_id: UUID | None = None
     if body.get("execution_id") is not None:
         try:
@@ -50,17 +39,14 @@ async def submit_actuals(request: Request) -> Response:
         except ValueError:
             raise InvalidInputs([FieldError(None, "execution_id", "must be a UUID")]) from None
     elif isinstance(body.get("external_id"), str) and body["external_id"]:
-        run = await run_in_threadpool(
-            runtime.runs.by_external_id, workspace.id, body["external_id"]
+        execution_id = await run_in_threadpool(
+            views.run_by_external_id, workspace.id, body["external_id"]
         )
-        if run is None:
-            raise ExecutionNotFound(f"with external_id {body['external_id']!r}")
-        execution_id = run.id
     else:
         raise InvalidInputs(
             [FieldError(None, "execution_id", "execution_id or external_id is required")]
         )
-    if not await run_in_threadpool(_execution_exists, request, workspace.id, execution_id):
+    if not await run_in_threadpool(views.exists, workspace.id, execution_id):
         raise ExecutionNotFound(execution_id)
     await run_in_threadpool(
         ActualsLog(request.app.state.ledger).submit, workspace.id, execution_id, actuals

@@ -3,6 +3,7 @@ they apply (Runledger has no environments or display data; every deployment is A
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -13,19 +14,19 @@ from starlette.routing import Route
 
 from api.auth import require_workspace
 from api.errors import ApiError
-from domain.deployments import Deployment
 from domain.errors import FieldError
+from projections.deployments import DeploymentView
+from projections.views import Views
 from runtime import entrypoints
 from runtime.entrypoints import EntrypointError
-from runtime.executor import Runtime
 
 
-def _iso(deployment: Deployment, newest: bool) -> str:
-    moment = deployment.releases[-1].released_at if newest else deployment.created_on
+def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def _variables(deployment: Deployment) -> list[dict[str, Any]]:
+def _variables(deployment: DeploymentView) -> list[dict[str, Any]]:
+    # The declared inputs are the code's: the newest release's entrypoint, as it would run.
     try:
         entrypoint = entrypoints.load(deployment.releases[-1].entrypoint)
     except EntrypointError:
@@ -36,7 +37,7 @@ def _variables(deployment: Deployment) -> list[dict[str, Any]]:
     ]
 
 
-def deployment_json(deployment: Deployment, *, full: bool) -> dict[str, Any]:
+def deployment_json(deployment: DeploymentView, *, full: bool) -> dict[str, Any]:
     """A `SlimWorkflowDeployment`, or with `full` a `WorkflowDeploymentRead`."""
     newest = deployment.releases[-1] if deployment.releases else None
     body: dict[str, Any] = {
@@ -45,8 +46,8 @@ def deployment_json(deployment: Deployment, *, full: bool) -> dict[str, Any]:
         "label": deployment.name,
         "status": "ACTIVE",
         "environment": None,
-        "created": _iso(deployment, newest=False),
-        "last_deployed_on": _iso(deployment, newest=newest is not None),
+        "created": _iso(deployment.registered_at),
+        "last_deployed_on": _iso(newest.released_at if newest else deployment.registered_at),
         "input_variables": _variables(deployment) if newest else [],
         "output_variables": [],
         "description": newest.description if newest else None,
@@ -56,7 +57,7 @@ def deployment_json(deployment: Deployment, *, full: bool) -> dict[str, Any]:
                 "entrypoint": release.entrypoint,
                 "release_tags": list(release.tags),
                 "timeout_seconds": release.timeout_seconds,
-                "created": release.released_at.isoformat().replace("+00:00", "Z"),
+                "created": _iso(release.released_at),
             }
             for release in deployment.releases
         ],
@@ -82,13 +83,12 @@ def _whole_number(request: Request, name: str, default: int, least: int, most: i
 async def list_deployments(request: Request) -> Response:
     """The workspace's deployments, oldest first, paged by `limit` and `offset`."""
     workspace = await require_workspace(request)
-    runtime: Runtime = request.app.state.runtime
     limit = _whole_number(request, "limit", 100, 1, 1000)
     offset = _whole_number(request, "offset", 0, 0, None)
-    everything = await run_in_threadpool(lambda: list(runtime.deployments.list(workspace.id)))
-    page = everything[offset : offset + limit]
+    views: Views = request.app.state.views
+    count, page = await run_in_threadpool(views.deployments, workspace.id, limit, offset)
     body = {
-        "count": len(everything),
+        "count": count,
         "next": None,
         "previous": None,
         "results": [deployment_json(d, full=False) for d in page],
@@ -99,9 +99,9 @@ async def list_deployments(request: Request) -> Response:
 async def retrieve_deployment(request: Request) -> Response:
     """One deployment by id or name; another workspace's is a 404."""
     workspace = await require_workspace(request)
-    runtime: Runtime = request.app.state.runtime
+    views: Views = request.app.state.views
     found = await run_in_threadpool(
-        runtime.deployments.find, workspace.id, request.path_params["id_or_name"]
+        views.deployment, workspace.id, request.path_params["id_or_name"]
     )
     return Response(orjson.dumps(deployment_json(found, full=True)), media_type="application/json")
 

@@ -27,9 +27,8 @@ from api.errors import ApiError
 from api.run_requests import ExecuteBody, parse_execute_body
 from api.stream_shapes import result_data, stream_event
 from domain.keys import Workspace
-from domain.lifecycle import ExecutionStatus
 from domain.runs import Run
-from projections.state import recorded_events
+from projections.views import Views
 from runtime.executor import RunRequest, Runtime
 from runtime.handles import Outcome, RunHandle
 
@@ -92,33 +91,22 @@ async def _outcome(request: Request, workspace: Workspace, run: Run) -> Outcome:
 
         handle.on_done(settle)
         return await done
-    live = request.app.state.live
-    ledger = request.app.state.ledger
-    deadline = _loop_time() + _FOREIGN_RUN_WAIT_SECONDS
-    while _loop_time() < deadline:
-        await run_in_threadpool(live.wait_for, ledger.max_position(), 1.0)
-        view = await run_in_threadpool(live.queries.status, workspace.id, run.id)
-        if view is not None and view.status in (
-            ExecutionStatus.FULFILLED,
-            ExecutionStatus.REJECTED,
-        ):
-            at = view.last_event_at
-            assert at is not None
-            # The answer's `data.id` is the deciding event's, as the run's own answer was.
-            event_id = await run_in_threadpool(live.queries.outcome_event_id, workspace.id, run.id)
-            return Outcome(
-                view.status.value,
-                view.outputs or {},
-                view.error,
-                at,
-                str(event_id) if event_id is not None else None,
-            )
-        await asyncio.sleep(0.25)
-    raise ApiError(504, f"execution {run.id} did not finish in {_FOREIGN_RUN_WAIT_SECONDS:g}s")
-
-
-def _loop_time() -> float:
-    return asyncio.get_running_loop().time()
+    # Another replica runs it: its end is read from the projections as it lands.
+    views: Views = request.app.state.views
+    ended = await run_in_threadpool(views.outcome, workspace.id, run.id, _FOREIGN_RUN_WAIT_SECONDS)
+    if ended is None:
+        raise ApiError(504, f"execution {run.id} did not finish in {_FOREIGN_RUN_WAIT_SECONDS:g}s")
+    summary = ended.read.summary
+    assert summary is not None
+    assert summary.last_event_at is not None
+    # The answer's `data.id` is the deciding event's, as the run's own answer was.
+    return Outcome(
+        ended.status.value,
+        ended.outputs,
+        ended.error,
+        summary.last_event_at,
+        str(ended.event_id) if ended.event_id is not None else None,
+    )
 
 
 def _settle(future: asyncio.Future[Outcome], outcome: Outcome) -> None:
@@ -165,16 +153,8 @@ async def _events(
     # from this server's own handle comes as soon as the run's last events are in the log,
     # before the projections have them: wait for those too, or the stream would be cut short.
     await _outcome(request, workspace, run)
-    live = request.app.state.live
-    newest = request.app.state.ledger.max_position()
-    timeout = request.app.state.settings.read_wait_seconds
-    if not await run_in_threadpool(live.wait_for, newest, timeout):
-        raise ApiError(
-            503,
-            f"execution {run.id} ended but is not visible yet after {timeout:g}s; retry shortly",
-            headers={"Retry-After": "1"},
-        )
-    raw = await run_in_threadpool(recorded_events, live.reader, workspace.id, run.id)
+    views: Views = request.app.state.views
+    raw = await run_in_threadpool(views.recorded_events, workspace.id, run.id)
     yield [orjson.loads(item) for item in raw]
 
 

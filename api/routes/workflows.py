@@ -12,8 +12,8 @@ from starlette.routing import Route
 
 from api.auth import require_workspace
 from api.errors import ApiError
-from domain.errors import ExecutionNotFound, FieldError
-from projections.state import execution_state
+from domain.errors import FieldError
+from projections.views import Views
 from runtime.executor import Runtime
 
 
@@ -56,14 +56,8 @@ async def workflow_state(request: Request) -> Response:
     """`GET /v1/workflows/{span_id}/state`: Vellum's `WorkflowResolvedState`."""
     workspace = await require_workspace(request)
     span_id = _uuid(request, "span_id")
-    live = request.app.state.live
-    ledger = request.app.state.ledger
-    settings = request.app.state.settings
-    # Read-your-writes: a run that just ended is part of the log already.
-    await run_in_threadpool(live.wait_for, ledger.max_position(), settings.read_wait_seconds)
-    view = await run_in_threadpool(execution_state, live.reader, workspace.id, span_id)
-    if view is None:
-        raise ExecutionNotFound(span_id)
+    views: Views = request.app.state.views
+    view = await run_in_threadpool(views.state, workspace.id, span_id)
 
     def text(value: UUID | None) -> str | None:
         return str(value) if value is not None else None

@@ -3,6 +3,7 @@
 -- state (0011), and its usage rows: one (span_id, usage_result) per span that reported usage
 -- (span_usage holds no other). The detail sums them for the execution's totals and looks the
 -- page's spans up in them. `count()` is 0 when the execution is unknown in the workspace.
+-- `run` and `actuals` as in execution_status.sql.
 SELECT
     count() AS row_count,
     min(first_position) AS first_position,
@@ -22,6 +23,19 @@ SELECT
             WHERE workspace_id = {workspace_id:UUID} AND execution_id = {execution_id:UUID}
             GROUP BY span_id
         )
-    ) AS usage_rows
+    ) AS usage_rows,
+    (
+        SELECT tuple(
+            any(workspace_id), min(requested_at), min(started_at), any(finished_status),
+            any(cancel_requested), any(inputs)
+        )
+        FROM runs
+        WHERE execution_id = {execution_id:UUID}
+    ) AS run,
+    (
+        SELECT groupArray((position, item, actual, timestamp))
+        FROM actuals FINAL
+        WHERE stream_id = {actuals_stream:UUID}
+    ) AS actuals
 FROM executions
 WHERE workspace_id = {workspace_id:UUID} AND execution_id = {execution_id:UUID}

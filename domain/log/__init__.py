@@ -10,7 +10,14 @@ tells which events of a batch were new. An append costs the same at the first an
 100,000th span of an execution, and the notification log orders every event for projections.
 """
 
-from domain.log.port import AppendResult, DedupingRecorder, EventLog, LoggedEvent
+from domain.log.port import (
+    AppendResult,
+    DedupingRecorder,
+    EventLog,
+    LoggedEvent,
+    LoggedFact,
+    ProjectedLog,
+)
 from domain.log.records import RecordEncoder, decode_record, event_stream_id
 
 __all__ = [
@@ -18,6 +25,8 @@ __all__ = [
     "DedupingRecorder",
     "EventLog",
     "LoggedEvent",
+    "LoggedFact",
+    "ProjectedLog",
     "RecordEncoder",
     "decode_record",
     "event_stream_id",

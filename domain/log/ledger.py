@@ -7,7 +7,7 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar, cast
+from typing import Any, ClassVar, cast
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -16,7 +16,7 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.utils import Environment, EnvType
 
 from domain.envelope import Envelope
-from domain.log.port import AppendResult, DedupingRecorder, LoggedEvent
+from domain.log.port import AppendResult, DedupingRecorder, LoggedEvent, LoggedFact
 from domain.log.records import STREAM_VERSION, RecordEncoder, decode_record, event_stream_id
 from domain.vocabulary import EVENT_NAMES
 
@@ -30,6 +30,10 @@ _RECORDERS = {
     POSTGRES_MODULE: "domain.log.postgres:PostgresLedgerRecorder",
 }
 _EVENT_TOPICS = sorted(EVENT_NAMES)
+# What every eventsourcing event carries besides its own fields.
+_EVENT_ENVELOPE_ATTRIBUTES = frozenset(
+    {"originator_id", "originator_version", "timestamp", "originator_topic"}
+)
 
 # A group commit takes waiting appends up to this many events into one transaction.
 GROUP_COMMIT_EVENTS = 10_000
@@ -46,8 +50,8 @@ _Received = tuple[UUID, UUID, str, datetime, bytes]
 @dataclass(slots=True)
 class _PendingAppend:
     stored: list[StoredEvent]
-    # Per stored event, what `read` would return for it; None for an aggregate's event.
-    received: list[_Received | None]
+    # Per stored event, what `read` would return for it; an aggregate's event as it is stored.
+    received: list[_Received | StoredEvent]
     positions: list[int | None] | None = None
     error: BaseException | None = None
 
@@ -60,13 +64,13 @@ class _Tail:
     Only this process's commits are here. A record another process or connection committed is
     a hole in the positions, and so is a position PostgreSQL's sequence gave away unused (to a
     transaction that rolled back, or to a duplicate that `ON CONFLICT DO NOTHING` skipped):
-    either way `read` goes to the database. An aggregate's event is kept as None, a position
-    `read` skips, so the runtime's records don't break the run.
+    either way `read` goes to the database. An aggregate's event is kept as its stored event,
+    a position `read` skips and `facts` answers.
     """
 
     def __init__(self, capacity: int) -> None:
         self._capacity = capacity
-        self._records: OrderedDict[int, _Received | None] = OrderedDict()
+        self._records: OrderedDict[int, _Received | StoredEvent] = OrderedDict()
         self._lock = threading.Lock()
 
     def add(self, group: Sequence[_PendingAppend]) -> None:
@@ -90,9 +94,24 @@ class _Tail:
                 if position not in self._records:
                     return None
                 received = self._records[position]
-                if received is not None:
+                if not isinstance(received, StoredEvent):
                     events.append(LoggedEvent(position, *received))
         return events
+
+    def facts(
+        self, after: int, through: int, topics: frozenset[str]
+    ) -> list[tuple[int, StoredEvent]] | None:
+        """The aggregate events of `topics` at positions after..through; None unless every one
+        of those positions is here."""
+        found: list[tuple[int, StoredEvent]] = []
+        with self._lock:
+            for position in range(after + 1, through + 1):
+                record = self._records.get(position)
+                if record is None:
+                    return None
+                if isinstance(record, StoredEvent) and record.topic in topics:
+                    found.append((position, record))
+        return found
 
 
 class Ledger(Application[UUID]):
@@ -156,7 +175,7 @@ class Ledger(Application[UUID]):
             for envelope in envelopes
         ]
         saved = [self.mapper.to_stored_event(e) for a in also_save for e in a.collect_events()]
-        received: list[_Received | None] = [None] * (len(stored) + len(saved))
+        received: list[_Received | StoredEvent] = [*stored, *saved]
         if self._tail is not None:
             received[: len(stored)] = [
                 (workspace_id, e.execution_id, e.name.value, received_at, e.raw) for e in envelopes
@@ -173,7 +192,7 @@ class Ledger(Application[UUID]):
         )
 
     def _group_commit(
-        self, stored: list[StoredEvent], received: list[_Received | None]
+        self, stored: list[StoredEvent], received: list[_Received | StoredEvent]
     ) -> list[int | None]:
         """Insert, sharing one transaction with the appends waiting at the same time.
 
@@ -246,6 +265,41 @@ class Ledger(Application[UUID]):
                 )
             )
         return events
+
+    def read_facts(self, after: int, through: int, topics: Sequence[str]) -> list[LoggedFact]:
+        """The aggregate events of `topics` at positions after..through, in log order, decoded
+        (the projections fold runs, actuals and deployments from them)."""
+        if through <= after:
+            return []
+        wanted = frozenset(topics)
+        recent = self._tail.facts(after, through, wanted) if self._tail is not None else None
+        if recent is None:
+            recent = [
+                (n.id, n)
+                for n in self.recorder.select_notifications(
+                    start=after,
+                    limit=through - after,
+                    stop=through,
+                    topics=sorted(wanted),
+                    inclusive_of_start=False,
+                )
+            ]
+        return [self._fact(position, stored) for position, stored in recent]
+
+    def _fact(self, position: int, stored: StoredEvent) -> LoggedFact:
+        event = self.mapper.to_domain_event(stored)
+        attributes = {
+            name: value
+            for name, value in vars(event).items()
+            if name not in _EVENT_ENVELOPE_ATTRIBUTES
+        }
+        return LoggedFact(
+            position=position,
+            topic=stored.topic,
+            originator_id=UUID(str(stored.originator_id)),
+            timestamp=cast(Any, event).timestamp,
+            attributes=attributes,
+        )
 
     def max_position(self) -> int:
         """The position of the newest record in the log (0 when it is empty)."""

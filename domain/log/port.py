@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
@@ -43,6 +43,21 @@ class LoggedEvent:
     raw: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class LoggedFact:
+    """One event of an aggregate (a run, a deployment, actuals) at its position in the log.
+
+    `attributes` are the event's own fields (a run request's deployment and inputs, a
+    release's entrypoint, ...), decoded by the log's mapper; `timestamp` is when it happened.
+    """
+
+    position: int
+    topic: str
+    originator_id: UUID
+    timestamp: datetime
+    attributes: dict[str, Any]
+
+
 class DedupingRecorder(Protocol):
     """A recorder that inserts only the stored events whose key it does not hold yet.
 
@@ -75,3 +90,16 @@ class EventLog(Protocol):
     def read(self, after: int, limit: int) -> list[LoggedEvent]: ...
 
     def max_position(self) -> int: ...
+
+
+class ProjectedLog(EventLog, Protocol):
+    """The log as the projections follow it: its received events, and the events of the
+    aggregates they fold (runs, actuals, deployments).
+
+        >>> log.read_facts(0, log.max_position(), [RUN_REQUESTED])   # doctest: +SKIP
+        [LoggedFact(position=7, topic='domain.runs:Run.Requested', ...)]
+    """
+
+    def read_facts(self, after: int, through: int, topics: Sequence[str]) -> list[LoggedFact]:
+        """The aggregate events of `topics` at positions after..through, in log order."""
+        ...

@@ -100,7 +100,7 @@ def test_executions_projected_before_the_summary_moved_keep_their_status(
     assert not {"execution_summary", "execution_summary_mv"} & tables
     queries = ExecutionQueries(clickhouse)
     statuses = {
-        run[0]["span_id"]: queries.status(workspace, uuid.UUID(run[0]["span_id"]))
+        run[0]["span_id"]: queries.status(workspace, uuid.UUID(run[0]["span_id"])).summary
         for run in (fulfilled, rejected)
     }
     assert {ex: view.status if view else None for ex, view in statuses.items()} == {
@@ -111,7 +111,7 @@ def test_executions_projected_before_the_summary_moved_keep_their_status(
     late = workflow_event("rejected", fulfilled[0]["span_id"], 10_000)
     ledger.append(workspace, validate_batch(split_body(orjson.dumps([late]), 1)).envelopes, NOW)
     ProjectionRunner(ledger, ClickHouseStore(clickhouse)).catch_up()
-    view = queries.status(workspace, uuid.UUID(fulfilled[0]["span_id"]))
+    view = queries.status(workspace, uuid.UUID(fulfilled[0]["span_id"])).summary
     assert view is not None
     assert view.has_conflicting_outcomes
     ledger.close()
@@ -149,7 +149,7 @@ def test_spans_projected_before_span_detail_keep_their_detail(
     _migrate_through(clickhouse, 8, tmp_path)
     ProjectionRunner(ledger, ClickHouseStore(clickhouse)).catch_up()
 
-    assert apply_migrations(clickhouse) == [9, 10, 11]
+    assert apply_migrations(clickhouse) == [9, 10, 11, 12]
 
     tables = {row[0] for row in clickhouse.query("SHOW TABLES").result_rows}
     assert not {"spans", "spans_mv", "span_order", "span_order_mv"} & tables
@@ -209,7 +209,7 @@ def test_executions_projected_before_the_header_moved_keep_their_header_and_stat
     ProjectionRunner(ledger, ClickHouseStore(clickhouse)).catch_up()
     run_id = uuid.UUID(execution_id)
 
-    assert apply_migrations(clickhouse) == [11]
+    assert apply_migrations(clickhouse) == [11, 12]
 
     fresh = connect(clickhouse_url, f"{clickhouse.database}_fresh")
     try:

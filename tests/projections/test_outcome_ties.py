@@ -43,7 +43,7 @@ def test_tied_outcomes_are_broken_the_same_way_in_the_fold_and_the_projections(
     ingest(ledger, WORKSPACE, orjson.dumps(events), max_events=10, received_at=datetime.now(UTC))
     ProjectionRunner(ledger, ClickHouseStore(clickhouse)).catch_up()
 
-    view = ExecutionQueries(clickhouse).status(WORKSPACE, uuid.UUID(ex))
+    view = ExecutionQueries(clickhouse).status(WORKSPACE, uuid.UUID(ex)).summary
     assert view is not None
     # The id ClickHouse sorts first wins: the rejection, though Python sorts its id last.
     assert view.status is ExecutionStatus.REJECTED

@@ -117,7 +117,7 @@ def _answers(client: Client, roots: list[uuid.UUID], ordered: bool = True) -> di
     details = ExecutionDetails(client)
     answers: dict[str, Any] = {}
     for root in roots:
-        status = queries.status(WORKSPACE, root)
+        status = queries.status(WORKSPACE, root).summary
         assert status is not None
         spans: list[Any] = []
         usage_totals = []

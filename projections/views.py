@@ -1,0 +1,241 @@
+"""The one read API: every read a route makes goes through `Views`, which owns freshness.
+
+Everything a user reads is a projection of the log in ClickHouse (received events, and the
+runs, actuals and deployments the runtime and the API record: projections/facts.py), so status,
+detail, state and lists agree by construction. The routes never read the log nor wait on the
+projection runner; the rules of how fresh an answer is live here:
+
+- **Read your writes**: a read given a log position (`min_log_position`, decoded from its
+  token by the route) waits until that position is visible, up to the read wait
+  (`NotVisibleYet` after it), and a position beyond the log's end is refused at once
+  (`PositionBeyondLog`: no append answered it).
+- **Read your runs and your ingest**: an execution the projections do not know yet may have
+  been accepted a moment ago (a run requested, events just ingested), so such a read first
+  waits, within the read wait, until the projections have caught up with the log as it was at
+  the request, and only then answers 404.
+- A run whose end is visible is answered with its last events: if a read finds the run's end
+  but not yet the events that came before it (a batch's facts land just before its events),
+  it catches up and reads again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+from uuid import UUID
+
+from clickhouse_connect.driver.client import Client
+
+from domain.errors import DeploymentNotFound, ExecutionNotFound, NotVisibleYet, PositionBeyondLog
+from domain.lifecycle import ExecutionStatus
+from domain.state import ResolvedState
+from projections.deployments import DeploymentQueries, DeploymentView
+from projections.detail import DetailPage, ExecutionDetails
+from projections.queries import ExecutionQueries, ExecutionRead, RunView
+from projections.state import execution_state, recorded_events
+
+_FINISHED = (ExecutionStatus.FULFILLED, ExecutionStatus.REJECTED)
+
+
+class LiveReads(Protocol):
+    """The live generation of the projections, as a running server has it (api/live.py)."""
+
+    @property
+    def queries(self) -> ExecutionQueries: ...
+
+    @property
+    def details(self) -> ExecutionDetails: ...
+
+    @property
+    def reader(self) -> Client: ...
+
+    @property
+    def deployments(self) -> DeploymentQueries: ...
+
+    @property
+    def visible_position(self) -> int: ...
+
+    def wait_for(self, position: int, timeout: float) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PendingDetail:
+    """The detail of a run the runtime accepted whose events are not visible yet."""
+
+    execution_id: UUID
+    run: RunView
+    actuals: list[dict[str, Any]] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How a finished execution ended, as the projections hold it."""
+
+    status: ExecutionStatus
+    outputs: dict[str, Any]
+    error: dict[str, Any] | None
+    read: ExecutionRead
+    event_id: UUID | None
+    """The terminal event that decided the outcome."""
+
+
+class Views:
+    """Reads of executions, each as fresh as its caller asked (see the module docstring)."""
+
+    def __init__(self, live: LiveReads, head: Callable[[], int], wait_seconds: float) -> None:
+        self._live = live
+        self._head = head
+        self._wait_seconds = wait_seconds
+
+    # Freshness.
+
+    def wait_for_position(self, position: int | None) -> None:
+        """Block until the log up to `position` is visible (read your writes)."""
+        if position is None:
+            return
+        if position > self._live.visible_position and position > self._head():
+            raise PositionBeyondLog(position)
+        if not self._live.wait_for(position, self._wait_seconds):
+            raise NotVisibleYet(self._wait_seconds)
+
+    def catch_up(self, timeout: float | None = None) -> bool:
+        """Wait until the projections have reached the log's end as it is now; True if so."""
+        wait = self._wait_seconds if timeout is None else timeout
+        return self._live.wait_for(self._head(), wait)
+
+    def _fresh(self, read: Callable[[], ExecutionRead], position: int | None) -> ExecutionRead:
+        self.wait_for_position(position)
+        found = read()
+        if _maybe_behind(found) and self.catch_up():
+            found = read()
+        return found
+
+    # Executions.
+
+    def status(
+        self, workspace_id: UUID, execution_id: UUID, min_position: int | None = None
+    ) -> ExecutionRead:
+        """The execution's summary, run and actuals; `ExecutionNotFound` when the workspace has
+        no such execution."""
+        found = self._fresh(
+            lambda: self._live.queries.status(workspace_id, execution_id), min_position
+        )
+        if not found.found:
+            raise ExecutionNotFound(execution_id)
+        return found
+
+    def detail(
+        self,
+        workspace_id: UUID,
+        execution_id: UUID,
+        prev_span_id: UUID | None,
+        limit: int,
+        min_position: int | None = None,
+    ) -> DetailPage | PendingDetail:
+        """A page of the execution's spans after `prev_span_id`, or, for a run whose events
+        are not visible yet, what its request says."""
+
+        def page() -> DetailPage | None:
+            # The live generation's reader at each call: a replay may switch it in between.
+            try:
+                return self._live.details.page(workspace_id, execution_id, prev_span_id, limit)
+            except ExecutionNotFound:
+                return None
+
+        self.wait_for_position(min_position)
+        found = page()
+        # A run accepted a moment ago, or events just ingested: caught up, read again.
+        if (found is None or _maybe_behind(found.read)) and self.catch_up():
+            found = page()
+        if found is not None:
+            return found
+        status = self._live.queries.status(workspace_id, execution_id)
+        if status.run is None:
+            raise ExecutionNotFound(execution_id)
+        return PendingDetail(execution_id, status.run, status.actuals)
+
+    def state(self, workspace_id: UUID, execution_id: UUID) -> ResolvedState:
+        """The execution's newest resolved state; `ExecutionNotFound` without a snapshot."""
+        state = execution_state(self._live.reader, workspace_id, execution_id)
+        if state is None and self.catch_up():
+            # A run that ended a moment ago (a chained run reads its predecessor's state).
+            state = execution_state(self._live.reader, workspace_id, execution_id)
+        if state is None:
+            raise ExecutionNotFound(execution_id)
+        return state
+
+    def run_by_external_id(self, workspace_id: UUID, external_id: str) -> UUID:
+        """The execution of the run an `external_id` names; `ExecutionNotFound` if none."""
+        found = self._live.queries.run_by_external_id(workspace_id, external_id)
+        if found is None and self.catch_up():
+            found = self._live.queries.run_by_external_id(workspace_id, external_id)
+        if found is None:
+            raise ExecutionNotFound(f"with external_id {external_id!r}")
+        return found
+
+    def exists(self, workspace_id: UUID, execution_id: UUID) -> bool:
+        """Whether the workspace has the execution (a run, or events of it)."""
+        try:
+            self.status(workspace_id, execution_id)
+        except ExecutionNotFound:
+            return False
+        return True
+
+    def outcome(self, workspace_id: UUID, execution_id: UUID, seconds: float) -> Outcome | None:
+        """How the execution ended, waiting up to `seconds` for it (a run another replica
+        runs); None if it did not end by then."""
+        deadline = time.monotonic() + seconds
+        while True:
+            self.catch_up(min(1.0, max(0.0, deadline - time.monotonic())))
+            read = self._live.queries.status(workspace_id, execution_id)
+            summary = read.summary
+            if summary is not None and summary.status in _FINISHED:
+                event_id = self._live.queries.outcome_event_id(workspace_id, execution_id)
+                return Outcome(summary.status, summary.outputs or {}, summary.error, read, event_id)
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.25)
+
+    # Deployments.
+
+    def deployments(
+        self, workspace_id: UUID, limit: int, offset: int
+    ) -> tuple[int, list[DeploymentView]]:
+        """How many deployments the workspace has, and a page of them, oldest first, as of the
+        log at the request (deployments change rarely, and one registered by the command line
+        or a deployments file a moment ago must be listed)."""
+        self.catch_up()
+        return self._live.deployments.page(workspace_id, limit, offset)
+
+    def deployment(self, workspace_id: UUID, id_or_name: str) -> DeploymentView:
+        """A deployment by id or name; `DeploymentNotFound` when the workspace has none such
+        (after catching up: it may have been registered a moment ago)."""
+        found = self._live.deployments.find(workspace_id, id_or_name)
+        if found is None and self.catch_up():
+            found = self._live.deployments.find(workspace_id, id_or_name)
+        if found is None:
+            raise DeploymentNotFound(f"no workflow deployment {id_or_name!r} in this workspace")
+        return found
+
+    def recorded_events(self, workspace_id: UUID, execution_id: UUID) -> list[bytes]:
+        """Every event of the execution in log order, byte for byte, once the log up to now is
+        visible (a repeated stream replays the run's events); `NotVisibleYet` if it is not
+        within the read wait."""
+        if not self.catch_up():
+            raise NotVisibleYet(self._wait_seconds)
+        return recorded_events(self._live.reader, workspace_id, execution_id)
+
+
+def _maybe_behind(read: ExecutionRead) -> bool:
+    """Whether a read may predate what the log already holds: nothing of the execution yet, or
+    a run's end without the events before it."""
+    if not read.found:
+        return True
+    run, summary = read.run, read.summary
+    return (
+        run is not None
+        and run.finished_status is not None
+        and (summary is None or summary.status not in _FINISHED)
+    )
