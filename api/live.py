@@ -18,6 +18,7 @@ from api.settings import Settings
 from domain.log.ledger import Ledger
 from projections.clickhouse import connect
 from projections.deployments import DeploymentQueries
+from projections.listing import ExecutionList
 from projections.detail import ExecutionDetails
 from projections.generations import Generations
 from projections.leader import WriterLock, holding
@@ -56,9 +57,11 @@ class LiveProjections:
         # and leave `reader` to status reads.
         clients: list[Client] = []
         try:
-            for _ in range(4):
+            for _ in range(5):
                 clients.append(connect(self._settings.clickhouse_url, database))
-            writer, reader, detail_spans, detail_header = clients
+            # Lists and counts read more than a status does: on a client of their own, they
+            # never hold a status read up.
+            writer, reader, detail_spans, detail_header, lists = clients
             # Every process migrates at start, one at a time across the deployment.
             with holding(migration_lock(self._settings, database), f"migrations of {database}"):
                 apply_migrations(writer)
@@ -75,6 +78,7 @@ class LiveProjections:
             old_details = getattr(self, "details", None)
             self.runner, self.queries = runner, queries
             self.deployments = DeploymentQueries(reader)
+            self.listing = ExecutionList(lists)
             self.details = ExecutionDetails(detail_spans, detail_header)
             self.reader = reader
             self.database, self._clients = database, clients

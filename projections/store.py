@@ -8,7 +8,8 @@ from typing import Protocol
 from clickhouse_connect.driver.client import Client
 
 from domain.log import LoggedEvent, LoggedFact
-from projections.facts import fact_rows
+from projections.clickhouse import query_text
+from projections.facts import RUN_REQUESTED, fact_rows
 from projections.rows import EVENT_COLUMN_NAMES, event_block
 
 # The insert's settings, each where the server knows it (a server refuses a setting it does not
@@ -21,6 +22,7 @@ _INSERT_SETTINGS = {
     "input_format_native_allow_types_conversion": 1,
 }
 FACTS_PROJECTION = "facts"
+_INDEX_RUNS = query_text("index_runs")
 _TRACK = (
     "INSERT INTO tracking (projection_name, position) VALUES ({name:String}, {position:UInt64})"
 )
@@ -80,9 +82,13 @@ class ClickHouseStore:
 
     def apply_facts(self, facts: Sequence[LoggedFact], through: int) -> None:
         """Rows of runs, actuals and deployments (a few inserts; most batches have none),
-        then the tracking row of `facts`."""
+        the list's rows of the runs requested, then the tracking row of `facts`."""
         for table, columns, rows in fact_rows(facts).tables():
             self._client.insert(table, rows, column_names=list(columns))
+        requested = [fact.originator_id for fact in facts if fact.topic == RUN_REQUESTED]
+        if requested:
+            # From `runs` rather than from the facts: the row needs the deployment's name.
+            self._client.command(_INDEX_RUNS, parameters={"execution_ids": requested})
         self._client.command(_TRACK, parameters={"name": FACTS_PROJECTION, "position": through})
 
     def apply(

@@ -33,6 +33,7 @@ from domain.lifecycle import ExecutionStatus
 from domain.state import ResolvedState
 from projections.deployments import DeploymentQueries, DeploymentView
 from projections.detail import DetailPage, ExecutionDetails
+from projections.listing import ExecutionList, GroupCount, ListFilter, ListOrder, ListPage
 from projections.queries import ExecutionQueries, ExecutionRead, RunView
 from projections.state import execution_state, recorded_events
 
@@ -53,6 +54,9 @@ class LiveReads(Protocol):
 
     @property
     def deployments(self) -> DeploymentQueries: ...
+
+    @property
+    def listing(self) -> ExecutionList: ...
 
     @property
     def visible_position(self) -> int: ...
@@ -197,6 +201,33 @@ class Views:
             if time.monotonic() >= deadline:
                 return None
             time.sleep(0.25)
+
+    # Lists.
+
+    def executions(
+        self,
+        workspace_id: UUID,
+        where: ListFilter,
+        order: ListOrder,
+        limit: int,
+        cursor: str | None = None,
+        min_position: int | None = None,
+    ) -> ListPage:
+        """A page of the workspace's executions as the projections have them now (or as of
+        `min_position`, after waiting for it)."""
+        self.wait_for_position(min_position)
+        return self._live.listing.page(workspace_id, where, order, limit, cursor)
+
+    def execution_count(
+        self,
+        workspace_id: UUID,
+        where: ListFilter,
+        group_by: str | None = None,
+        min_position: int | None = None,
+    ) -> tuple[int, list[GroupCount]]:
+        """How many executions the filter keeps, per group when grouped."""
+        self.wait_for_position(min_position)
+        return self._live.listing.count(workspace_id, where, group_by)
 
     # Deployments.
 

@@ -1,0 +1,4 @@
+-- How many executions the filter keeps.
+SELECT count()
+FROM (@ROWS@)
+WHERE listed AND (@MATCH@)

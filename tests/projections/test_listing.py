@@ -1,0 +1,329 @@
+"""The list of executions (projections/listing.py) over a log of ingested executions and runs.
+
+On both log backends: every execution is listed once, in start order either way, with what its
+events and its run say; paging by cursor meets each execution once whatever the page size;
+orders by a changing value, counts per group, and another workspace's executions never appear.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import orjson
+import pytest
+from clickhouse_connect.driver.client import Client
+
+from domain.batch import split_body, validate_batch
+from domain.deployments import Deployments
+from domain.log.ledger import Ledger
+from domain.runs import Run, Runs
+from projections.listing import (
+    ExecutionList,
+    ListFilter,
+    ListOrder,
+    OrderField,
+    SqlCondition,
+)
+from projections.migrations import apply_migrations
+from projections.runner import ProjectionRunner
+from projections.store import ClickHouseStore
+
+WORKSPACE = uuid.uuid4()
+OTHER = uuid.uuid4()
+START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+Event = dict[str, Any]
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _event(name: str, execution_id: UUID, span_id: UUID, at: datetime, **body: Any) -> Event:
+    return {
+        "id": str(uuid.uuid4()),
+        "name": name,
+        "timestamp": _iso(at),
+        "api_version": "2024-10-25",
+        "trace_id": str(uuid.uuid5(execution_id, "trace")),
+        "span_id": str(span_id),
+        "parent": None,
+        "links": None,
+        "body": body,
+    }
+
+
+def ingested(
+    started: datetime,
+    workflow: str,
+    outcome: str | None,
+    *,
+    deployment: tuple[str, str] | None = None,
+    metadata: dict[str, Any] | None = None,
+    usage: list[tuple[str, int, int, float]] = (),  # type: ignore[assignment]
+    duration: timedelta = timedelta(seconds=2),
+) -> tuple[UUID, list[Event]]:
+    """An execution's events: its root, one node per usage entry, and its outcome."""
+    execution_id = uuid.uuid4()
+    definition = {"id": str(uuid.uuid4()), "name": workflow, "module": ["tests"]}
+    root = _event("workflow.execution.initiated", execution_id, execution_id, started)
+    root["body"] = {"workflow_definition": definition, "inputs": {}}
+    if deployment is not None:
+        name, tag = deployment
+        root["parent"] = {
+            "type": "WORKFLOW_RELEASE_TAG",
+            "span_id": str(uuid.uuid4()),
+            "parent": None,
+            "deployment_id": str(uuid.uuid5(uuid.NAMESPACE_DNS, name)),
+            "deployment_name": name,
+            "deployment_history_item_id": str(uuid.uuid5(uuid.NAMESPACE_DNS, f"{name}/r1")),
+            "release_tag_id": str(uuid.uuid4()),
+            "release_tag_name": tag,
+            "external_id": f"ext-{execution_id}",
+            "metadata": metadata,
+            "workflow_version_id": str(uuid.uuid4()),
+        }
+    events = [root]
+    context = {
+        "type": "WORKFLOW",
+        "span_id": str(execution_id),
+        "workflow_definition": definition,
+        "parent": root["parent"],
+    }
+    for n, (model, tokens_in, tokens_out, cost) in enumerate(usage):
+        span = uuid.uuid4()
+        node = {"id": str(uuid.uuid4()), "name": f"Node{n}", "module": ["tests"]}
+        at = started + timedelta(milliseconds=10 * n + 1)
+        first = _event("node.execution.initiated", execution_id, span, at, node_definition=node)
+        usage_result = {
+            "usage": [
+                {
+                    "ml_model_name": model,
+                    "ml_model_usage": {
+                        "input_token_count": tokens_in,
+                        "output_token_count": tokens_out,
+                    },
+                }
+            ],
+            "cost": [{"value": cost, "unit": "USD"}],
+        }
+        done = _event(
+            "node.execution.fulfilled",
+            execution_id,
+            span,
+            at + timedelta(milliseconds=5),
+            node_definition=node,
+            outputs={},
+            usage_result=usage_result,
+        )
+        first["parent"] = done["parent"] = context
+        events += [first, done]
+    end = started + duration
+    if outcome == "FULFILLED":
+        events.append(
+            _event(
+                "workflow.execution.fulfilled",
+                execution_id,
+                execution_id,
+                end,
+                workflow_definition=definition,
+                outputs={"answer": 42},
+            )
+        )
+    elif outcome == "REJECTED":
+        error = {"message": f"{workflow} failed: rate limit", "code": "PROVIDER_ERROR"}
+        events.append(
+            _event(
+                "workflow.execution.rejected",
+                execution_id,
+                execution_id,
+                end,
+                workflow_definition=definition,
+                error=error,
+            )
+        )
+    return execution_id, events
+
+
+def append(ledger: Ledger, workspace_id: UUID, events: list[Event]) -> None:
+    body = orjson.dumps(events)
+    ledger.append(workspace_id, validate_batch(split_body(body, 10_000)).envelopes, START)
+
+
+def _run(ledger: Ledger, deployment_id: UUID, release_id: UUID, **extra: Any) -> Run:
+    run = Run(
+        execution_id=uuid.uuid4(),
+        workspace_id=WORKSPACE,
+        deployment_id=deployment_id,
+        release_id=release_id,
+        release_tag="prod",
+        inputs={"text": "hi"},
+        external_id=extra.get("external_id"),
+        metadata={"team": "runtime"},
+        previous_execution_id=None,
+        digest="d",
+        replica="r1",
+    )
+    Runs(ledger).request(run)
+    return run
+
+
+def _history(ledger: Ledger) -> dict[str, UUID]:
+    """Ingested executions of three workflows and outcomes, runs in every state, and another
+    workspace's executions interleaved."""
+    named: dict[str, UUID] = {}
+    shapes = [
+        ("summarise", "FULFILLED", ("summariser", "prod"), {"customer": "acme", "tier": 3}),
+        ("summarise", "REJECTED", ("summariser", "beta"), {"customer": "globex"}),
+        ("classify", None, None, None),
+        ("classify", "FULFILLED", None, None),
+        ("translate", "REJECTED", ("translator", "prod"), {"customer": "acme", "tier": 1}),
+    ]
+    for n in range(30):
+        workflow, outcome, deployment, metadata = shapes[n % len(shapes)]
+        usage = [("gpt-4o", 100 * n, 10 * n, 0.125 * n)] if n % 2 else []
+        if n % 3 == 0:
+            usage.append(("claude", 7, 3, 0.5))
+        execution_id, events = ingested(
+            START + timedelta(minutes=n),
+            workflow,
+            outcome,
+            deployment=deployment,
+            metadata=metadata,
+            usage=usage,
+            duration=timedelta(seconds=n % 7 + 1),
+        )
+        named[f"ingested-{n}"] = execution_id
+        append(ledger, WORKSPACE, events)
+        _, theirs = ingested(START + timedelta(minutes=n, seconds=30), workflow, outcome)
+        append(ledger, OTHER, theirs)
+    deployment, release, _ = Deployments(ledger).register(WORKSPACE, "runner", "m:fn", tags=["prod"])
+    pending = _run(ledger, deployment.id, release.id, external_id="ext-pending")
+    started = _run(ledger, deployment.id, release.id)
+    started.start(uuid.uuid4())
+    Runs(ledger).save(started)
+    named["pending"], named["started"] = pending.id, started.id
+    return named
+
+
+@pytest.fixture
+def listing(ledger: Ledger, clickhouse: Client) -> tuple[ExecutionList, dict[str, UUID]]:
+    named = _history(ledger)
+    apply_migrations(clickhouse)
+    ProjectionRunner(ledger, ClickHouseStore(clickhouse)).catch_up()
+    return ExecutionList(clickhouse), named
+
+
+def _walk(
+    executions: ExecutionList, limit: int, order: ListOrder, where: ListFilter = ListFilter()
+) -> list[Any]:
+    items, cursor, pages = [], None, 0
+    while True:
+        page = executions.page(WORKSPACE, where, order, limit, cursor)
+        items += page.items
+        pages += 1
+        assert pages < 1000
+        if page.next_cursor is None:
+            return items
+        cursor = page.next_cursor
+
+
+@pytest.mark.parametrize("limit", [1, 7, 50], ids=lambda n: f"limit-{n}")
+@pytest.mark.parametrize("descending", [True, False], ids=["newest-first", "oldest-first"])
+def test_every_execution_is_listed_once_in_start_order(
+    listing: tuple[ExecutionList, dict[str, UUID]], limit: int, descending: bool
+) -> None:
+    executions, named = listing
+    items = _walk(executions, limit, ListOrder(OrderField.STARTED_AT, descending))
+    ids = [item.execution_id for item in items]
+    assert sorted(ids) == sorted(named.values())
+    keys = [(item.started_at, item.execution_id) for item in items]
+    assert keys == sorted(keys, reverse=descending)
+
+
+def test_items_say_what_the_events_and_runs_say(
+    listing: tuple[ExecutionList, dict[str, UUID]],
+) -> None:
+    executions, named = listing
+    by_id = {i.execution_id: i for i in _walk(executions, 100, ListOrder())}
+    first = by_id[named["ingested-1"]]  # summarise, REJECTED, beta, 1 gpt-4o node
+    assert (first.status, first.workflow, first.deployment, first.release_tag) == (
+        "REJECTED",
+        "summarise",
+        "summariser",
+        "beta",
+    )
+    assert first.error == {"message": "summarise failed: rate limit", "code": "PROVIDER_ERROR"}
+    assert first.metadata == {"customer": "globex"}
+    assert first.external_id == f"ext-{named['ingested-1']}"
+    assert (first.input_tokens, first.output_tokens, first.cost) == (100, 10, 0.125)
+    assert first.models == ["gpt-4o"]
+    assert first.duration_ms == 2000.0
+    assert first.span_count == 2
+    running = by_id[named["ingested-2"]]
+    assert (running.status, running.ended_at, running.duration_ms) == ("INITIATED", None, None)
+    assert running.deployment == "" and running.metadata == {}
+    pending = by_id[named["pending"]]
+    assert (pending.status, pending.deployment, pending.release_tag) == ("PENDING", "runner", "prod")
+    assert (pending.external_id, pending.metadata) == ("ext-pending", {"team": "runtime"})
+    assert by_id[named["started"]].status == "INITIATED"
+
+
+@pytest.mark.parametrize("by", [OrderField.ENDED_AT, OrderField.DURATION_MS, OrderField.COST])
+@pytest.mark.parametrize("descending", [True, False], ids=["desc", "asc"])
+def test_orders_by_a_changing_value_page_through_every_execution(
+    listing: tuple[ExecutionList, dict[str, UUID]], by: OrderField, descending: bool
+) -> None:
+    executions, named = listing
+    items = _walk(executions, 4, ListOrder(by, descending))
+    assert sorted(i.execution_id for i in items) == sorted(named.values())
+    values = [getattr(i, by.value) for i in items]
+    present = [v for v in values if v is not None]
+    assert present == sorted(present, reverse=descending)
+    # Executions without the value (not ended) come last either way.
+    assert values[len(present) :] == [None] * (len(values) - len(present))
+
+
+def test_a_filter_keeps_what_it_names(listing: tuple[ExecutionList, dict[str, UUID]]) -> None:
+    executions, _ = listing
+    rejected = ListFilter(match=SqlCondition("status = {s:String}", {"s": "REJECTED"}))
+    items = _walk(executions, 5, ListOrder(), rejected)
+    assert len(items) == 12 and {i.status for i in items} == {"REJECTED"}
+    acme = ListFilter(
+        match=SqlCondition("metadata[{k:String}] = {v:String}", {"k": "customer", "v": '"acme"'}),
+        prefilter=SqlCondition(
+            "metadata[{pk:String}] = {pv:String}", {"pk": "customer", "pv": '"acme"'}
+        ),
+    )
+    assert len(_walk(executions, 5, ListOrder(descending=False), acme)) == 12
+
+
+def test_counts_per_group(listing: tuple[ExecutionList, dict[str, UUID]]) -> None:
+    executions, _ = listing
+    total, by_status = executions.count(WORKSPACE, ListFilter(), "status")
+    assert total == 32
+    assert {g.value: g.execution_count for g in by_status} == {
+        "FULFILLED": 12,
+        "REJECTED": 12,
+        "INITIATED": 7,
+        "PENDING": 1,
+    }
+    total, by_model = executions.count(WORKSPACE, ListFilter(), "model")
+    assert total == 32
+    assert {g.value: g.execution_count for g in by_model} == {
+        "gpt-4o": 15,
+        "claude": 10,
+        None: 12,
+    }
+    assert executions.count(OTHER, ListFilter())[0] == 30
+
+
+def test_another_workspace_lists_only_its_own(
+    listing: tuple[ExecutionList, dict[str, UUID]],
+) -> None:
+    executions, named = listing
+    theirs = executions.page(OTHER, ListFilter(), ListOrder(), 1000)
+    assert len(theirs.items) == 30
+    assert not {i.execution_id for i in theirs.items} & set(named.values())
