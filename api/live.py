@@ -18,10 +18,10 @@ from api.settings import Settings
 from domain.log.ledger import Ledger
 from projections.clickhouse import connect
 from projections.deployments import DeploymentQueries
-from projections.listing import ExecutionList
 from projections.detail import ExecutionDetails
 from projections.generations import Generations
 from projections.leader import WriterLock, holding
+from projections.listing import ExecutionList
 from projections.migrations import apply_migrations
 from projections.queries import ExecutionQueries
 from projections.runner import ProjectionRunner

@@ -34,3 +34,8 @@ EVENT_NAMES: frozenset[str] = frozenset(name.value for name in EventName)
 # The parent-context type that names a workflow span; the outermost one in an event's
 # parent chain is the execution the event belongs to (DESIGN.md §2, "Identity").
 WORKFLOW_CONTEXT_TYPE = "WORKFLOW"
+
+# The parent-context type of an execution a deployment's release ran (Vellum's
+# `WorkflowDeploymentParentContext`): it names the deployment, release, tag, external id and
+# metadata, which is how an ingested execution is listed under its deployment.
+DEPLOYMENT_CONTEXT_TYPE = "WORKFLOW_RELEASE_TAG"

@@ -21,6 +21,16 @@ _ONE = query_text("deployment")
 _RELEASES = query_text("releases")
 _NO_ID = UUID(int=0)
 
+DEPLOYMENT_ORDERS = {
+    "created": "d.position ASC",
+    "-created": "d.position DESC",
+    "name": "d.name ASC, d.position ASC",
+    "-name": "d.name DESC, d.position ASC",
+    "last_deployed_on": "r.last_deployed_on ASC, d.position ASC",
+    "-last_deployed_on": "r.last_deployed_on DESC, d.position ASC",
+}
+"""The orders a deployments page can be in (Vellum's `ordering`), oldest first by default."""
+
 
 @dataclass(frozen=True, slots=True)
 class DeploymentView:
@@ -38,13 +48,17 @@ class DeploymentQueries:
     def __init__(self, client: Client) -> None:
         self._client = client
 
-    def page(self, workspace_id: UUID, limit: int, offset: int) -> tuple[int, list[DeploymentView]]:
-        """How many deployments the workspace has, and a page of them, oldest first."""
+    def page(
+        self, workspace_id: UUID, limit: int, offset: int, ordering: str = "created"
+    ) -> tuple[int, list[DeploymentView]]:
+        """How many deployments the workspace has, and a page of them in `ordering` (one of
+        `DEPLOYMENT_ORDERS`)."""
         ids = {"workspace_id": workspace_id}
         total = int(self._client.query(_COUNT, parameters=ids).result_rows[0][0])
         parameters = {**ids, "limit": limit, "offset": offset}
+        query = _PAGE.replace("@ORDER@", DEPLOYMENT_ORDERS[ordering])
         return total, self._with_releases(
-            self._client.query(_PAGE, parameters=parameters).result_rows
+            self._client.query(query, parameters=parameters).result_rows
         )
 
     def find(self, workspace_id: UUID, id_or_name: str) -> DeploymentView | None:

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import orjson
@@ -284,6 +284,16 @@ class GroupCount:
     execution_count: int
 
 
+class _Asked(NamedTuple):
+    """What a page request asks for."""
+
+    workspace_id: UUID
+    where: ListFilter
+    order: ListOrder
+    limit: int
+    offset: int
+
+
 class ExecutionList:
     """Pages and counts of a workspace's executions; give it a client of its own."""
 
@@ -297,24 +307,23 @@ class ExecutionList:
         where: ListFilter,
         order: ListOrder,
         limit: int,
+        *,
         cursor: str | None = None,
+        offset: int = 0,
     ) -> ListPage:
-        """Up to `limit` executions after `cursor`, in `order`."""
+        """Up to `limit` executions after `cursor`, in `order`, past the first `offset` (an
+        offset is read through: Vellum's list pages by offset, Runledger's by cursor)."""
         after = decode_cursor(cursor, order) if cursor is not None else None
+        asked = _Asked(workspace_id, where, order, limit, offset)
         if order.by is OrderField.STARTED_AT:
-            return self._page_by_start(workspace_id, where, order, limit, after)
-        return self._page_by_value(workspace_id, where, order, limit, after)
+            return self._page_by_start(asked, after)
+        return self._page_by_value(asked, after)
 
-    def _page_by_start(
-        self,
-        workspace_id: UUID,
-        where: ListFilter,
-        order: ListOrder,
-        limit: int,
-        after: _Key | None,
-    ) -> ListPage:
+    def _page_by_start(self, asked: _Asked, after: _Key | None) -> ListPage:
+        workspace_id, where, order, limit, offset = asked
         items: list[ExecutionItem] = []
         scanned = 0
+        skip = offset
         chunk_rows = max(FIRST_CHUNK_ROWS, 2 * limit)
         last: _Key | None = after
         while True:
@@ -328,13 +337,16 @@ class ExecutionList:
                     continue  # the same row twice: an insert the index has not merged yet
                 last = key
                 if row["listed"] and row["matched"]:
+                    if skip:
+                        skip -= 1
+                        continue
                     items.append(item_of(row))
                     if len(items) == limit:
                         more = index + 1 < len(rows) or len(rows) == chunk_rows
                         return ListPage(items, key.encode(order) if more else None, scanned)
             if len(rows) < chunk_rows:
                 return ListPage(items, None, scanned)
-            if scanned >= self._scan_rows:
+            if scanned >= self._scan_rows and not offset:
                 # A short page: the client goes on from where the scan stopped.
                 assert last is not None
                 return ListPage(items, last.encode(order), scanned)
@@ -366,14 +378,8 @@ class ExecutionList:
         for values in result.result_rows:
             yield dict(zip(names, values, strict=True))
 
-    def _page_by_value(
-        self,
-        workspace_id: UUID,
-        where: ListFilter,
-        order: ListOrder,
-        limit: int,
-        after: _Key | None,
-    ) -> ListPage:
+    def _page_by_value(self, asked: _Asked, after: _Key | None) -> ListPage:
+        workspace_id, where, order, limit, offset = asked
         # NULL (not ended yet) sorts last in either direction.
         keyset = "1"
         parameters: dict[str, Any] = {
@@ -381,6 +387,7 @@ class ExecutionList:
             **where.match.parameters,
             "workspace_id": workspace_id,
             "limit": limit + 1,
+            "offset": offset,
         }
         if after is not None:
             keyset = _fill(_AFTER_VALUE, sign="<" if order.descending else ">")

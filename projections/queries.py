@@ -52,6 +52,7 @@ class RunView:
     finished_status: str | None
     cancel_requested: dict[str, Any] | None
     inputs: dict[str, Any]
+    deployment_id: UUID | None = None
 
     @property
     def started(self) -> bool:
@@ -86,7 +87,7 @@ def execution_ids(workspace_id: UUID, execution_id: UUID) -> dict[str, Any]:
 
 def run_view(workspace_id: UUID, row: dict[str, Any]) -> RunView | None:
     """The `run` column of a status or header row, when it is a run of this workspace."""
-    run_workspace, requested_at, started_at, finished, cancel, inputs = row["run"]
+    run_workspace, requested_at, started_at, finished, cancel, inputs, deployment_id = row["run"]
     if run_workspace != workspace_id or requested_at is None:
         return None
     return RunView(
@@ -95,6 +96,7 @@ def run_view(workspace_id: UUID, row: dict[str, Any]) -> RunView | None:
         finished_status=finished,
         cancel_requested=orjson.loads(cancel) if cancel else None,
         inputs=orjson.loads(inputs) if inputs else {},
+        deployment_id=deployment_id,
     )
 
 

@@ -26,13 +26,17 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID
 
+import orjson
 from clickhouse_connect.driver.client import Client
 
 from domain.errors import DeploymentNotFound, ExecutionNotFound, NotVisibleYet, PositionBeyondLog
 from domain.lifecycle import ExecutionStatus
 from domain.state import ResolvedState
+from domain.vocabulary import DEPLOYMENT_CONTEXT_TYPE
 from projections.deployments import DeploymentQueries, DeploymentView
 from projections.detail import DetailPage, ExecutionDetails
+from projections.filter_grammar import Expr
+from projections.list_filters import list_filter
 from projections.listing import ExecutionList, GroupCount, ListFilter, ListOrder, ListPage
 from projections.queries import ExecutionQueries, ExecutionRead, RunView
 from projections.state import execution_state, recorded_events
@@ -210,6 +214,7 @@ class Views:
         where: ListFilter,
         order: ListOrder,
         limit: int,
+        *,
         cursor: str | None = None,
         min_position: int | None = None,
     ) -> ListPage:
@@ -229,16 +234,46 @@ class Views:
         self.wait_for_position(min_position)
         return self._live.listing.count(workspace_id, where, group_by)
 
+    def deployment_executions(
+        self,
+        workspace_id: UUID,
+        id_or_name: str,
+        expr: Expr | None,
+        order: ListOrder,
+        *,
+        limit: int,
+        offset: int,
+    ) -> tuple[int, list[DetailPage | PendingDetail]]:
+        """Vellum's list of a deployment's executions: how many the filter keeps, and the
+        header of each on the page (its inputs, outputs, usage, parent context, actuals)."""
+        deployment = self.deployment(workspace_id, id_or_name)
+        where = list_filter(expr, deployment.id)
+        count, _ = self._live.listing.count(workspace_id, where)
+        page = self._live.listing.page(workspace_id, where, order, limit, offset=offset)
+        headers = [self.detail(workspace_id, item.execution_id, None, 1) for item in page.items]
+        return count, headers
+
+    def deployment_execution(
+        self, workspace_id: UUID, id_or_name: str, execution_id: UUID, span_limit: int
+    ) -> DetailPage | PendingDetail:
+        """One execution of a deployment with its first `span_limit` spans; an execution of
+        another deployment (or none) is not found."""
+        deployment = self.deployment(workspace_id, id_or_name)
+        found = self.detail(workspace_id, execution_id, None, span_limit)
+        if _deployment_of(found) != deployment.id:
+            raise ExecutionNotFound(f"{execution_id} of deployment {id_or_name}")
+        return found
+
     # Deployments.
 
     def deployments(
-        self, workspace_id: UUID, limit: int, offset: int
+        self, workspace_id: UUID, limit: int, offset: int, ordering: str = "created"
     ) -> tuple[int, list[DeploymentView]]:
-        """How many deployments the workspace has, and a page of them, oldest first, as of the
+        """How many deployments the workspace has, and a page of them in `ordering`, as of the
         log at the request (deployments change rarely, and one registered by the command line
         or a deployments file a moment ago must be listed)."""
         self.catch_up()
-        return self._live.deployments.page(workspace_id, limit, offset)
+        return self._live.deployments.page(workspace_id, limit, offset, ordering)
 
     def deployment(self, workspace_id: UUID, id_or_name: str) -> DeploymentView:
         """A deployment by id or name; `DeploymentNotFound` when the workspace has none such
@@ -257,6 +292,21 @@ class Views:
         if not self.catch_up():
             raise NotVisibleYet(self._wait_seconds)
         return recorded_events(self._live.reader, workspace_id, execution_id)
+
+
+def _deployment_of(found: DetailPage | PendingDetail) -> UUID | None:
+    """The deployment an execution ran under: its run's, or its root's parent context's."""
+    run = found.run
+    if run is not None and run.deployment_id is not None:
+        return run.deployment_id
+    if isinstance(found, PendingDetail) or not found.parent_context:
+        return None
+    try:
+        parent = orjson.loads(found.parent_context)
+        deployed = parent.get("type") == DEPLOYMENT_CONTEXT_TYPE
+        return UUID(parent["deployment_id"]) if deployed else None
+    except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError):
+        return None
 
 
 def _maybe_behind(read: ExecutionRead) -> bool:

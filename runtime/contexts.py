@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
+from domain.vocabulary import DEPLOYMENT_CONTEXT_TYPE
 from runtime.otel import API_VERSION
 
 Event = dict[str, Any]
@@ -90,7 +91,7 @@ def deployment_context(
 ) -> dict[str, Any]:
     """Vellum's `WorkflowDeploymentParentContext` for a run of a release."""
     return {
-        "type": "WORKFLOW_RELEASE_TAG",
+        "type": DEPLOYMENT_CONTEXT_TYPE,
         "span_id": str(uuid5(execution_id, "deployment")),
         "parent": None,
         "deployment_id": str(deployment_id),

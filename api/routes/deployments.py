@@ -3,6 +3,7 @@ they apply (Runledger has no environments or display data; every deployment is A
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +16,7 @@ from starlette.routing import Route
 from api.auth import require_workspace
 from api.errors import ApiError
 from domain.errors import FieldError
-from projections.deployments import DeploymentView
+from projections.deployments import DEPLOYMENT_ORDERS, DeploymentView
 from projections.views import Views
 from runtime import entrypoints
 from runtime.entrypoints import EntrypointError
@@ -80,17 +81,36 @@ def _whole_number(request: Request, name: str, default: int, least: int, most: i
     return value
 
 
+def _choice(request: Request, name: str, choices: Iterable[str], default: str) -> str:
+    raw = request.query_params.get(name) or default
+    if raw not in choices:
+        reason = f"must be one of {', '.join(choices)}, got {raw[:60]!r}"
+        raise ApiError(400, f"{name} {reason}", [FieldError(None, name, reason)])
+    return raw
+
+
+def _page_url(request: Request, offset: int) -> str:
+    return str(request.url.include_query_params(offset=offset))
+
+
 async def list_deployments(request: Request) -> Response:
-    """The workspace's deployments, oldest first, paged by `limit` and `offset`."""
+    """The workspace's deployments, paged by `limit` and `offset`, in `ordering` (oldest first
+    by default), of a `status` (every deployment is ACTIVE: ARCHIVED lists none)."""
     workspace = await require_workspace(request)
     limit = _whole_number(request, "limit", 100, 1, 1000)
     offset = _whole_number(request, "offset", 0, 0, None)
+    ordering = _choice(request, "ordering", DEPLOYMENT_ORDERS, "created")
+    status = _choice(request, "status", ("ACTIVE", "ARCHIVED"), "ACTIVE")
     views: Views = request.app.state.views
-    count, page = await run_in_threadpool(views.deployments, workspace.id, limit, offset)
+    count, page = 0, []
+    if status == "ACTIVE":
+        count, page = await run_in_threadpool(
+            views.deployments, workspace.id, limit, offset, ordering
+        )
     body = {
         "count": count,
-        "next": None,
-        "previous": None,
+        "next": _page_url(request, offset + limit) if offset + limit < count else None,
+        "previous": _page_url(request, max(0, offset - limit)) if offset > 0 else None,
         "results": [deployment_json(d, full=False) for d in page],
     }
     return Response(orjson.dumps(body), media_type="application/json")

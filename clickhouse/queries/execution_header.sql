@@ -27,7 +27,7 @@ SELECT
     (
         SELECT tuple(
             any(workspace_id), min(requested_at), min(started_at), any(finished_status),
-            any(cancel_requested), any(inputs)
+            any(cancel_requested), any(inputs), any(deployment_id)
         )
         FROM runs
         WHERE execution_id = {execution_id:UUID}

@@ -5,4 +5,4 @@ SELECT *, isNull(@VALUE@) AS missing, ifNull(@VALUE@, 0) AS sort_value
 FROM (@ROWS@)
 WHERE listed AND (@MATCH@) AND @AFTER@
 ORDER BY missing ASC, sort_value @DIR@, started_at @DIR@, execution_id @DIR@
-LIMIT {limit:UInt32}
+LIMIT {limit:UInt32} OFFSET {offset:UInt64}

@@ -1,0 +1,48 @@
+"""The JSON of a listed execution (Runledger's own list; Vellum's is in api/vellum_lists.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from projections.listing import ExecutionItem
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment is not None else None
+
+
+def item_json(item: ExecutionItem, base_url: str) -> dict[str, Any]:
+    """One execution of a page: what it is, how it went, what it used."""
+    execution_id = str(item.execution_id)
+    deployment = None
+    if item.deployment_id is not None or item.deployment:
+        deployment = {
+            "id": str(item.deployment_id) if item.deployment_id else None,
+            "name": item.deployment or None,
+        }
+    return {
+        "id": execution_id,
+        "workflow": item.workflow or None,
+        "status": item.status,
+        "started_at": _iso(item.started_at),
+        "ended_at": _iso(item.ended_at),
+        "duration_ms": item.duration_ms,
+        "error": item.error,
+        "deployment": deployment,
+        "release_tag": item.release_tag or None,
+        "release_id": str(item.release_id) if item.release_id else None,
+        "external_id": item.external_id,
+        "metadata": item.metadata,
+        "trace_id": str(item.trace_id) if item.trace_id else None,
+        "usage": {
+            "input_tokens": item.input_tokens,
+            "output_tokens": item.output_tokens,
+            "tokens": item.input_tokens + item.output_tokens,
+            "cost": {"value": item.cost, "unit": "USD"},
+            "models": item.models,
+        },
+        "span_count": item.span_count,
+        "has_actuals": item.has_actuals,
+        "detail_url": f"{base_url}v1/workflow-executions/{execution_id}/detail",
+    }
