@@ -30,121 +30,11 @@ from projections.listing import (
 from projections.migrations import apply_migrations
 from projections.runner import ProjectionRunner
 from projections.store import ClickHouseStore
+from tests.executions import Deployed, Event, ingested
 
 WORKSPACE = uuid.uuid4()
 OTHER = uuid.uuid4()
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-Event = dict[str, Any]
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
-
-
-def _event(name: str, execution_id: UUID, span_id: UUID, at: datetime, **body: Any) -> Event:
-    return {
-        "id": str(uuid.uuid4()),
-        "name": name,
-        "timestamp": _iso(at),
-        "api_version": "2024-10-25",
-        "trace_id": str(uuid.uuid5(execution_id, "trace")),
-        "span_id": str(span_id),
-        "parent": None,
-        "links": None,
-        "body": body,
-    }
-
-
-def ingested(
-    started: datetime,
-    workflow: str,
-    outcome: str | None,
-    *,
-    deployment: tuple[str, str] | None = None,
-    metadata: dict[str, Any] | None = None,
-    usage: list[tuple[str, int, int, float]] = (),  # type: ignore[assignment]
-    duration: timedelta = timedelta(seconds=2),
-) -> tuple[UUID, list[Event]]:
-    """An execution's events: its root, one node per usage entry, and its outcome."""
-    execution_id = uuid.uuid4()
-    definition = {"id": str(uuid.uuid4()), "name": workflow, "module": ["tests"]}
-    root = _event("workflow.execution.initiated", execution_id, execution_id, started)
-    root["body"] = {"workflow_definition": definition, "inputs": {}}
-    if deployment is not None:
-        name, tag = deployment
-        root["parent"] = {
-            "type": "WORKFLOW_RELEASE_TAG",
-            "span_id": str(uuid.uuid4()),
-            "parent": None,
-            "deployment_id": str(uuid.uuid5(uuid.NAMESPACE_DNS, name)),
-            "deployment_name": name,
-            "deployment_history_item_id": str(uuid.uuid5(uuid.NAMESPACE_DNS, f"{name}/r1")),
-            "release_tag_id": str(uuid.uuid4()),
-            "release_tag_name": tag,
-            "external_id": f"ext-{execution_id}",
-            "metadata": metadata,
-            "workflow_version_id": str(uuid.uuid4()),
-        }
-    events = [root]
-    context = {
-        "type": "WORKFLOW",
-        "span_id": str(execution_id),
-        "workflow_definition": definition,
-        "parent": root["parent"],
-    }
-    for n, (model, tokens_in, tokens_out, cost) in enumerate(usage):
-        span = uuid.uuid4()
-        node = {"id": str(uuid.uuid4()), "name": f"Node{n}", "module": ["tests"]}
-        at = started + timedelta(milliseconds=10 * n + 1)
-        first = _event("node.execution.initiated", execution_id, span, at, node_definition=node)
-        usage_result = {
-            "usage": [
-                {
-                    "ml_model_name": model,
-                    "ml_model_usage": {
-                        "input_token_count": tokens_in,
-                        "output_token_count": tokens_out,
-                    },
-                }
-            ],
-            "cost": [{"value": cost, "unit": "USD"}],
-        }
-        done = _event(
-            "node.execution.fulfilled",
-            execution_id,
-            span,
-            at + timedelta(milliseconds=5),
-            node_definition=node,
-            outputs={},
-            usage_result=usage_result,
-        )
-        first["parent"] = done["parent"] = context
-        events += [first, done]
-    end = started + duration
-    if outcome == "FULFILLED":
-        events.append(
-            _event(
-                "workflow.execution.fulfilled",
-                execution_id,
-                execution_id,
-                end,
-                workflow_definition=definition,
-                outputs={"answer": 42},
-            )
-        )
-    elif outcome == "REJECTED":
-        error = {"message": f"{workflow} failed: rate limit", "code": "PROVIDER_ERROR"}
-        events.append(
-            _event(
-                "workflow.execution.rejected",
-                execution_id,
-                execution_id,
-                end,
-                workflow_definition=definition,
-                error=error,
-            )
-        )
-    return execution_id, events
 
 
 def append(ledger: Ledger, workspace_id: UUID, events: list[Event]) -> None:
@@ -175,11 +65,11 @@ def _history(ledger: Ledger) -> dict[str, UUID]:
     workspace's executions interleaved."""
     named: dict[str, UUID] = {}
     shapes = [
-        ("summarise", "FULFILLED", ("summariser", "prod"), {"customer": "acme", "tier": 3}),
-        ("summarise", "REJECTED", ("summariser", "beta"), {"customer": "globex"}),
+        ("summarise", "FULFILLED", Deployed("summariser", "prod"), {"customer": "acme", "tier": 3}),
+        ("summarise", "REJECTED", Deployed("summariser", "beta"), {"customer": "globex"}),
         ("classify", None, None, None),
         ("classify", "FULFILLED", None, None),
-        ("translate", "REJECTED", ("translator", "prod"), {"customer": "acme", "tier": 1}),
+        ("translate", "REJECTED", Deployed("translator", "prod"), {"customer": "acme", "tier": 1}),
     ]
     for n in range(30):
         workflow, outcome, deployment, metadata = shapes[n % len(shapes)]
@@ -199,7 +89,9 @@ def _history(ledger: Ledger) -> dict[str, UUID]:
         append(ledger, WORKSPACE, events)
         _, theirs = ingested(START + timedelta(minutes=n, seconds=30), workflow, outcome)
         append(ledger, OTHER, theirs)
-    deployment, release, _ = Deployments(ledger).register(WORKSPACE, "runner", "m:fn", tags=["prod"])
+    deployment, release, _ = Deployments(ledger).register(
+        WORKSPACE, "runner", "m:fn", tags=["prod"]
+    )
     pending = _run(ledger, deployment.id, release.id, external_id="ext-pending")
     started = _run(ledger, deployment.id, release.id)
     started.start(uuid.uuid4())
@@ -216,12 +108,15 @@ def listing(ledger: Ledger, clickhouse: Client) -> tuple[ExecutionList, dict[str
     return ExecutionList(clickhouse), named
 
 
+EVERYTHING = ListFilter()
+
+
 def _walk(
-    executions: ExecutionList, limit: int, order: ListOrder, where: ListFilter = ListFilter()
+    executions: ExecutionList, limit: int, order: ListOrder, where: ListFilter = EVERYTHING
 ) -> list[Any]:
     items, cursor, pages = [], None, 0
     while True:
-        page = executions.page(WORKSPACE, where, order, limit, cursor)
+        page = executions.page(WORKSPACE, where, order, limit, cursor=cursor)
         items += page.items
         pages += 1
         assert pages < 1000
@@ -264,9 +159,13 @@ def test_items_say_what_the_events_and_runs_say(
     assert first.span_count == 2
     running = by_id[named["ingested-2"]]
     assert (running.status, running.ended_at, running.duration_ms) == ("INITIATED", None, None)
-    assert running.deployment == "" and running.metadata == {}
+    assert (running.deployment, running.metadata) == ("", {})
     pending = by_id[named["pending"]]
-    assert (pending.status, pending.deployment, pending.release_tag) == ("PENDING", "runner", "prod")
+    assert (pending.status, pending.deployment, pending.release_tag) == (
+        "PENDING",
+        "runner",
+        "prod",
+    )
     assert (pending.external_id, pending.metadata) == ("ext-pending", {"team": "runtime"})
     assert by_id[named["started"]].status == "INITIATED"
 
@@ -290,7 +189,8 @@ def test_a_filter_keeps_what_it_names(listing: tuple[ExecutionList, dict[str, UU
     executions, _ = listing
     rejected = ListFilter(match=SqlCondition("status = {s:String}", {"s": "REJECTED"}))
     items = _walk(executions, 5, ListOrder(), rejected)
-    assert len(items) == 12 and {i.status for i in items} == {"REJECTED"}
+    assert len(items) == 12
+    assert {i.status for i in items} == {"REJECTED"}
     acme = ListFilter(
         match=SqlCondition("metadata[{k:String}] = {v:String}", {"k": "customer", "v": '"acme"'}),
         prefilter=SqlCondition(
