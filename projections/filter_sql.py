@@ -73,6 +73,17 @@ def compile_filter(expr: Expr | None, prefix: str = "f") -> SqlFilter:
     return SqlFilter(compiler.expr(expr), compiler.parameters)
 
 
+def compile_term(comparison: Comparison, prefix: str) -> SqlFilter | None:
+    """A positive comparison compiled bare, for the top level of a WHERE clause, where NULL
+    counts as false already (so no `ifNull` guard, which would hide the comparison from the
+    primary key and the skip indexes); None for a negated one (`!=`, NOT IN, NOT BETWEEN),
+    which is true on a missing value and cannot be decided that way."""
+    if comparison.op in NEGATED:
+        return None
+    compiler = _Compiler(prefix)
+    return SqlFilter(compiler.comparison(comparison, comparison.op), compiler.parameters)
+
+
 @dataclass
 class _Compiler:
     prefix: str
@@ -132,7 +143,7 @@ class _Compiler:
 
     def metadata(self, column: str, key: str, op: Op, values: tuple[Value, ...]) -> str:
         """The value at `key` has the literal's JSON type and compares true against it."""
-        at = f"{column}, {self.param(key, 'String')}"
+        at = f"{column}[{self.param(key, 'String')}]"
         kind = f"JSONType({at})"
         if op is Op.IN:
             return self.metadata_in(at, kind, values)
