@@ -221,7 +221,7 @@ class Views:
         """A page of the workspace's executions as the projections have them now (or as of
         `min_position`, after waiting for it)."""
         self.wait_for_position(min_position)
-        return self._live.listing.page(workspace_id, where, order, limit, cursor)
+        return self._live.listing.page(workspace_id, where, order, limit, cursor=cursor)
 
     def execution_count(
         self,

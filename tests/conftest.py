@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -73,19 +74,16 @@ def clickhouse_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return f"chdb://{tmp_path_factory.mktemp('chdb')}"
 
 
-@pytest.fixture
-def clickhouse_env(clickhouse_url: str) -> dict[str, str]:
-    """A ClickHouse database of this test's own on the shared engine."""
+def fresh_clickhouse_env(clickhouse_url: str) -> dict[str, str]:
+    """A ClickHouse database of its own on the shared engine."""
     return {
         "RUNLEDGER_CLICKHOUSE_URL": clickhouse_url,
         "RUNLEDGER_CLICKHOUSE_DATABASE": f"rl_test_{uuid.uuid4().hex[:12]}",
     }
 
 
-@pytest.fixture
-def postgres_env(
-    postgres_ready: None, clickhouse_env: dict[str, str], tmp_path: Path
-) -> Iterator[dict[str, str]]:
+@contextmanager
+def postgres_log(clickhouse_env: dict[str, str], data_dir: Path) -> Iterator[dict[str, str]]:
     """Env for a PostgreSQL log in a schema of its own, dropped afterwards."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
     with pg_connect(PG_TEST_DATABASE) as conn:
@@ -93,7 +91,7 @@ def postgres_env(
     yield {
         **clickhouse_env,
         # A server leaves its admin token and address in the data folder: never the checkout's.
-        "RUNLEDGER_DATA_DIR": str(tmp_path / "data"),
+        "RUNLEDGER_DATA_DIR": str(data_dir),
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
         "POSTGRES_DBNAME": PG_TEST_DATABASE,
         "POSTGRES_HOST": PG["host"],
@@ -107,6 +105,21 @@ def postgres_env(
 
 
 @pytest.fixture
+def clickhouse_env(clickhouse_url: str) -> dict[str, str]:
+    """A ClickHouse database of this test's own on the shared engine."""
+    return fresh_clickhouse_env(clickhouse_url)
+
+
+@pytest.fixture
+def postgres_env(
+    postgres_ready: None, clickhouse_env: dict[str, str], tmp_path: Path
+) -> Iterator[dict[str, str]]:
+    """Env for a PostgreSQL log in a schema of its own, dropped afterwards."""
+    with postgres_log(clickhouse_env, tmp_path / "data") as env:
+        yield env
+
+
+@pytest.fixture
 def sqlite_env(tmp_path: Path, clickhouse_env: dict[str, str]) -> dict[str, str]:
     """Env for the embedded default: a SQLite log in a fresh data folder."""
     return {**clickhouse_env, "RUNLEDGER_DATA_DIR": str(tmp_path / "data")}
@@ -117,6 +130,23 @@ def log_env(request: pytest.FixtureRequest) -> dict[str, str]:
     """Each log backend in turn: the contract suites run against both."""
     env: dict[str, str] = request.getfixturevalue(f"{request.param}_env")
     return env
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def module_log_env(
+    request: pytest.FixtureRequest, clickhouse_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, str]]:
+    """Each log backend in turn, for a module whose tests share one server and its data."""
+    clickhouse_env = fresh_clickhouse_env(clickhouse_url)
+    data_dir = tmp_path_factory.mktemp("data")
+    if request.param == "sqlite":
+        yield {**clickhouse_env, "RUNLEDGER_DATA_DIR": str(data_dir)}
+        return
+    request.getfixturevalue("postgres_ready")
+    with postgres_log(clickhouse_env, data_dir) as env:
+        yield env
 
 
 @pytest.fixture

@@ -102,7 +102,7 @@ async def list_deployments(request: Request) -> Response:
     ordering = _choice(request, "ordering", DEPLOYMENT_ORDERS, "created")
     status = _choice(request, "status", ("ACTIVE", "ARCHIVED"), "ACTIVE")
     views: Views = request.app.state.views
-    count, page = 0, []
+    count, page = 0, list[DeploymentView]()
     if status == "ACTIVE":
         count, page = await run_in_threadpool(
             views.deployments, workspace.id, limit, offset, ordering

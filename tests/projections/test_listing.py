@@ -64,7 +64,7 @@ def _history(ledger: Ledger) -> dict[str, UUID]:
     """Ingested executions of three workflows and outcomes, runs in every state, and another
     workspace's executions interleaved."""
     named: dict[str, UUID] = {}
-    shapes = [
+    shapes: list[tuple[str, str | None, Deployed | None, dict[str, Any] | None]] = [
         ("summarise", "FULFILLED", Deployed("summariser", "prod"), {"customer": "acme", "tier": 3}),
         ("summarise", "REJECTED", Deployed("summariser", "beta"), {"customer": "globex"}),
         ("classify", None, None, None),
@@ -89,11 +89,9 @@ def _history(ledger: Ledger) -> dict[str, UUID]:
         append(ledger, WORKSPACE, events)
         _, theirs = ingested(START + timedelta(minutes=n, seconds=30), workflow, outcome)
         append(ledger, OTHER, theirs)
-    deployment, release, _ = Deployments(ledger).register(
-        WORKSPACE, "runner", "m:fn", tags=["prod"]
-    )
-    pending = _run(ledger, deployment.id, release.id, external_id="ext-pending")
-    started = _run(ledger, deployment.id, release.id)
+    runner, release, _ = Deployments(ledger).register(WORKSPACE, "runner", "m:fn", tags=["prod"])
+    pending = _run(ledger, runner.id, release.id, external_id="ext-pending")
+    started = _run(ledger, runner.id, release.id)
     started.start(uuid.uuid4())
     Runs(ledger).save(started)
     named["pending"], named["started"] = pending.id, started.id
