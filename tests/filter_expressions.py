@@ -155,7 +155,7 @@ def _fits(kind: FieldKind, op: Op, value: Value) -> bool:
 
 
 def seen_values(rows: list[dict[str, Any]]) -> dict[str, list[Value]]:
-    """For each field, the literals that equal some row's value (metadata: any key's)."""
+    """For each field, literals equal to some row's value; "metadata:KEY" holds KEY's."""
     seen: dict[str, list[Value]] = {field: [] for field in FIELD_KINDS}
     for row in rows:
         for field in FIELD_KINDS:
@@ -163,7 +163,8 @@ def seen_values(rows: list[dict[str, Any]]) -> dict[str, list[Value]]:
             if field == "model":
                 seen[field].extend(value)
             elif field == "metadata":
-                seen[field].extend(_json_literals(value))
+                for key, inner in value.items():
+                    seen.setdefault(f"metadata:{key}", []).extend(_json_literals(inner))
             elif value is not None:
                 seen[field].append(value)
     return seen
@@ -213,12 +214,17 @@ def render_key(draw: st.DrawFn, key: str) -> str:
 
 
 @st.composite
-def comparisons(draw: st.DrawFn, seen: dict[str, list[Value]]) -> tuple[Expr, str]:
-    field = draw(st.sampled_from(sorted(FIELD_KINDS)))
+def comparisons(
+    draw: st.DrawFn, seen: dict[str, list[Value]], fields: list[str]
+) -> tuple[Expr, str]:
+    field = draw(st.sampled_from(fields))
     kind = FIELD_KINDS[field]
     op = draw(st.sampled_from(sorted(OPERATORS[kind])))
-    values = literals(kind, op, seen[field])
-    key = draw(KEYS) if kind is FieldKind.METADATA else None
+    key = None
+    if kind is FieldKind.METADATA:
+        keys_seen = [name.removeprefix("metadata:") for name in seen if ":" in name]
+        key = draw(st.one_of(KEYS, st.sampled_from(keys_seen)) if keys_seen else KEYS)
+    values = literals(kind, op, seen.get(f"metadata:{key}", []) if key is not None else seen[field])
     name = f"metadata.{render_key(draw, key)}" if key is not None else field
     if op in (Op.IN, Op.NOT_IN):
         chosen = tuple(draw(st.lists(values, min_size=1, max_size=4)))
@@ -247,6 +253,9 @@ def combine(children: st.SearchStrategy[tuple[Expr, str]]) -> st.SearchStrategy[
     )
 
 
-def expressions(seen: dict[str, list[Value]]) -> st.SearchStrategy[tuple[Expr, str]]:
-    """Random expressions and their text, their literals often drawn from `seen`."""
-    return st.recursive(comparisons(seen), combine, max_leaves=6)
+def expressions(
+    seen: dict[str, list[Value]], fields: list[str] | None = None
+) -> st.SearchStrategy[tuple[Expr, str]]:
+    """Random expressions on `fields` (all) and their text, literals often drawn from `seen`."""
+    leaves = comparisons(seen, fields or sorted(FIELD_KINDS))
+    return st.recursive(leaves, combine, max_leaves=6)

@@ -61,12 +61,10 @@ def stored(row: dict[str, Any], row_id: int) -> list[Any]:
     return [values[name] for name in COLUMN_TYPES]
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(rows=ROWS, data=st.data())
-def test_sql_selects_the_rows_python_matches(
-    table: Client, rows: list[dict[str, Any]], data: st.DataObject
+def check_agreement(
+    table: Client, rows: list[dict[str, Any]], cases: list[tuple[Expr, str]]
 ) -> None:
-    cases = data.draw(st.lists(expressions(seen_values(rows)), min_size=1, max_size=5))
+    """Each case's text parses to its expression, and SQL and Python select the same rows."""
     table.command("TRUNCATE TABLE t")
     if rows:
         table.insert(
@@ -80,6 +78,25 @@ def test_sql_selects_the_rows_python_matches(
         ).result_rows
         expected = [n for n, row in enumerate(rows) if matches(expr, row)]
         assert [row_id for (row_id,) in selected] == expected, text
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=ROWS, data=st.data())
+def test_sql_selects_the_rows_python_matches(
+    table: Client, rows: list[dict[str, Any]], data: st.DataObject
+) -> None:
+    cases = data.draw(st.lists(expressions(seen_values(rows)), min_size=1, max_size=5))
+    check_agreement(table, rows, cases)
+
+
+# Where JSON types and float equality are subtlest: more examples there, fewer fields.
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=ROWS, data=st.data())
+def test_metadata_and_float_comparisons_agree(
+    table: Client, rows: list[dict[str, Any]], data: st.DataObject
+) -> None:
+    focused = expressions(seen_values(rows), ["metadata", "metadata", "duration_ms", "cost"])
+    check_agreement(table, rows, data.draw(st.lists(focused, min_size=1, max_size=8)))
 
 
 # Pieces of the language, so that random text often gets deep into the parser.
@@ -156,3 +173,80 @@ def test_every_comparison_is_wrapped_so_not_is_plain_negation() -> None:
         " AND (NOT ifNull(external_id = {f1:String}, 0)))"
     )
     assert compiled.parameters == {"f0": datetime(2026, 12, 1, tzinfo=UTC), "f1": "x"}
+
+
+BASE_ROW: dict[str, Any] = {
+    "status": "FULFILLED",
+    "workflow": "summarise",
+    "deployment": "",
+    "release_tag": "",
+    "release_id": None,
+    "trace_id": None,
+    "external_id": None,
+    "metadata": {},
+    "started_at": datetime(2026, 12, 1, 10, tzinfo=UTC),
+    "ended_at": None,
+    "duration_ms": None,
+    "error_code": None,
+    "error_message": None,
+    "models": [],
+    "tokens": 0,
+    "cost": 0.0,
+    "has_actuals": False,
+}
+PINNED_ROWS: list[dict[str, Any]] = [
+    BASE_ROW,
+    {**BASE_ROW, "duration_ms": -0.0, "metadata": {"n": 3, "s": "3", "b": True, "big": 2**64}},
+    {**BASE_ROW, "duration_ms": 2500.5, "metadata": {"n": 3.0, "s": 3, "b": 1, "o": {"n": 3}}},
+    {
+        **BASE_ROW,
+        "status": "REJECTED",
+        "error_code": "TIMEOUT",
+        "error_message": "Rate limit hit",
+        "external_id": "abc",
+        "ended_at": datetime(2026, 12, 1, 10, 0, 1, tzinfo=UTC),
+        "models": ["gpt-4o", "claude"],
+        "metadata": {"n": 2**63, "a key": None},
+    },
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "ids"),
+    [
+        pytest.param("duration_ms IN (0)", [1], id="minus-zero-in-list"),
+        pytest.param("duration_ms = 0", [1], id="minus-zero-equals"),
+        pytest.param("duration_ms != 0", [0, 2, 3], id="ne-on-null-is-true"),
+        pytest.param("NOT duration_ms > 1", [0, 1, 3], id="not-on-null-is-true"),
+        pytest.param("external_id NOT IN ('abc')", [0, 1, 2], id="not-in-on-null"),
+        pytest.param(
+            "ended_at NOT BETWEEN '2026-12-01' AND '2026-12-02'", [0, 1, 2], id="not-between-null"
+        ),
+        pytest.param("metadata.n = 3", [1, 2], id="json-int-and-double"),
+        pytest.param("metadata.n >= 9223372036854775808", [3], id="json-uint64"),
+        pytest.param("metadata.s = '3'", [1], id="string-is-not-number"),
+        pytest.param("metadata.s = 3", [2], id="number-is-not-string"),
+        pytest.param("metadata.b = true", [1], id="bool-is-not-one"),
+        pytest.param("metadata.b IN (1, 'x')", [2], id="one-is-not-bool"),
+        pytest.param(
+            "metadata.big = '18446744073709551616'", [1], id="past-64-bits-reads-as-string"
+        ),
+        pytest.param("metadata.big > 0", [], id="past-64-bits-is-no-number"),
+        pytest.param(
+            "metadata.o = 3 OR metadata.\"a key\" != 'x'", [0, 1, 2, 3], id="object-and-null"
+        ),
+        pytest.param("metadata.\"a key\" IN ('x', 1, true)", [], id="null-matches-nothing"),
+        pytest.param("error.message CONTAINS 'rate'", [], id="contains-is-case-sensitive"),
+        pytest.param("error.message CONTAINS 'Rate limit'", [3], id="contains"),
+        pytest.param("model = 'claude'", [3], id="any-model"),
+        pytest.param("model != 'claude'", [0, 1, 2], id="no-model-is-claude"),
+        pytest.param("model CONTAINS 'gpt'", [3], id="any-model-contains"),
+        pytest.param("ended_at > '2026-12-01T12:00:00+02:00'", [3], id="offset"),
+        pytest.param("status = 'REJECTED' AND error.code IN ('TIMEOUT')", [3], id="in"),
+    ],
+)
+def test_pinned_cases(table: Client, text: str, ids: list[int]) -> None:
+    expr = parse_filter(text)
+    assert expr is not None
+    assert [n for n, row in enumerate(PINNED_ROWS) if matches(expr, row)] == ids
+    check_agreement(table, PINNED_ROWS, [(expr, text)])
