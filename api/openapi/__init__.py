@@ -11,10 +11,10 @@ from __future__ import annotations
 import copy
 import functools
 
-from api.openapi import deployments, events, executions, operator, runtime
+from api.openapi import deployments, events, executions, lists, operator, runtime
 from api.openapi._build import ADMIN_TOKEN, API_KEY, Json, obj, ref
 
-_GROUPS = (events, executions, runtime, deployments, operator)
+_GROUPS = (events, executions, lists, runtime, deployments, operator)
 
 ERROR_SCHEMAS: Json = {
     "FieldError": obj(

@@ -15,6 +15,7 @@ from api.openapi._build import (
 )
 from api.openapi.events import UUID
 from api.openapi.executions import DATE_TIME
+from projections.deployments import DEPLOYMENT_ORDERS
 from runtime.entrypoints import VellumType
 
 ID_OR_NAME = path_parameter("id_or_name", "The deployment's id or name.", example="summarize")
@@ -80,8 +81,8 @@ SCHEMAS: Json = {
     "PaginatedSlimWorkflowDeploymentList": obj(
         {
             "count": {"type": "integer", "minimum": 0},
-            "next": {"type": "null"},
-            "previous": {"type": "null"},
+            "next": nullable({"type": "string"}),
+            "previous": nullable({"type": "string"}),
             "results": {"type": "array", "items": ref("SlimWorkflowDeployment")},
         },
         ("count", "next", "previous", "results"),
@@ -94,11 +95,17 @@ PATHS: Json = {
         "get": operation(
             "listWorkflowDeployments",
             "List the workspace's deployments",
-            "Oldest first.",
+            "Oldest first unless `ordering` says otherwise; `next` and `previous` are the "
+            "addresses of the neighbouring pages.",
             "Deployments",
             {
                 "200": answer("A page of deployments.", ref("PaginatedSlimWorkflowDeploymentList")),
-                **errors(400, 401, 503, e400="`limit` or `offset` is out of range."),
+                **errors(
+                    400,
+                    401,
+                    503,
+                    e400="`limit` or `offset` is out of range, or `ordering` or `status` unknown.",
+                ),
             },
             parameters=[
                 query_parameter(
@@ -111,6 +118,19 @@ PATHS: Json = {
                     "offset",
                     "Deployments to skip (default 0).",
                     {"type": "integer", "minimum": 0},
+                    empty_is_default=True,
+                ),
+                query_parameter(
+                    "ordering",
+                    "By registration, name or newest release; `-` for descending (default "
+                    "`created`).",
+                    {"type": "string", "enum": list(DEPLOYMENT_ORDERS)},
+                    empty_is_default=True,
+                ),
+                query_parameter(
+                    "status",
+                    "Every deployment is ACTIVE (the default); ARCHIVED lists none.",
+                    {"type": "string", "enum": ["ACTIVE", "ARCHIVED"]},
                     empty_is_default=True,
                 ),
             ],

@@ -141,6 +141,24 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/v1/workflow-deployments/{id_or_name}"): Case(
         lambda w: (f"/v1/workflow-deployments/{w.deployment_id}", {})
     ),
+    # Lists answer a stranger 200 with nothing of A's: the texts check below reads every item.
+    ("GET", "/v1/workflow-executions"): Case(
+        lambda w: (
+            "/v1/workflow-executions",
+            {"params": {"q": f"external_id = '{w.external_id}'"}},
+        ),
+        stranger=(200,),
+    ),
+    ("GET", "/v1/workflow-executions/count"): Case(
+        lambda w: ("/v1/workflow-executions/count", {"params": {"group_by": "workflow"}}),
+        stranger=(200,),
+    ),
+    ("GET", "/v1/workflow-deployments/{id}/execution-events"): Case(
+        lambda w: (f"/v1/workflow-deployments/{w.deployment_id}/execution-events", {})
+    ),
+    ("GET", "/v1/workflow-deployments/{id}/execution-events/{execution_id}"): Case(
+        lambda w: (f"/v1/workflow-deployments/{w.deployment_id}/execution-events/{w.run}", {})
+    ),
     ("POST", "/v1/execute-workflow"): Case(
         lambda w: ("/v1/execute-workflow", {"json": _execute_body(w)})
     ),
@@ -218,3 +236,9 @@ def test_what_strangers_sent_left_the_workspace_untouched(world: World) -> None:
     stranger = RunningServer(world.server.base_url, world.other_key, world.server.env)
     with vellum_client(stranger) as client:
         assert [d.name for d in client.workflow_deployments.list().results or []] == []
+        listed = httpx.get(
+            f"{world.server.base_url}/v1/workflow-executions",
+            headers={"X-API-KEY": world.other_key},
+            timeout=60,
+        )
+        assert listed.json()["results"] == []

@@ -104,6 +104,8 @@ ADDITIONS = {
     "NodeExecutionSpan": {"status"},
     "SlimWorkflowDeployment": {"releases"},
     "EventCreateResponse": {"accepted_count", "duplicate_count", "log_position"},
+    "SlimWorkflowExecutionRead": {"status"},
+    "WorkflowEventExecutionRead": {"status", "has_more", "actuals", "unreadable"},
 }
 
 # Each documented answer shape and the vellum-ai model the official client parses it with.
@@ -128,6 +130,13 @@ MODELS: list[tuple[str, type[BaseModel]]] = [
     ("Price", vellum.Price),
     ("StatusError", vellum.CheckWorkflowExecutionStatusError),
     ("EventCreateResponse", vellum.EventCreateResponse),
+    ("SlimWorkflowExecutionRead", vellum.SlimWorkflowExecutionRead),
+    ("WorkflowEventExecutionRead", vellum.WorkflowEventExecutionRead),
+    (
+        "WorkflowDeploymentEventExecutionsResponse",
+        vellum.WorkflowDeploymentEventExecutionsResponse,
+    ),
+    ("WorkflowExecutionActual", vellum.WorkflowExecutionActual),
 ]
 
 
