@@ -6,9 +6,11 @@ from datetime import datetime
 from typing import Any
 
 from projections.listing import ExecutionItem
+from projections.metrics import Bucket
 
 
-def _iso(moment: datetime | None) -> str | None:
+def iso(moment: datetime | None) -> str | None:
+    """RFC 3339 in UTC with a `Z`."""
     return moment.isoformat().replace("+00:00", "Z") if moment is not None else None
 
 
@@ -25,8 +27,8 @@ def item_json(item: ExecutionItem, base_url: str) -> dict[str, Any]:
         "id": execution_id,
         "workflow": item.workflow or None,
         "status": item.status,
-        "started_at": _iso(item.started_at),
-        "ended_at": _iso(item.ended_at),
+        "started_at": iso(item.started_at),
+        "ended_at": iso(item.ended_at),
         "duration_ms": item.duration_ms,
         "error": item.error,
         "deployment": deployment,
@@ -45,4 +47,24 @@ def item_json(item: ExecutionItem, base_url: str) -> dict[str, Any]:
         "span_count": item.span_count,
         "has_actuals": item.has_actuals,
         "detail_url": f"{base_url}v1/workflow-executions/{execution_id}/detail",
+    }
+
+
+def bucket_json(bucket: Bucket) -> dict[str, Any]:
+    """One bucket of a metrics series."""
+    return {
+        "start": iso(bucket.start),
+        "group": bucket.group,
+        "count": bucket.execution_count,
+        "fulfilled_count": bucket.fulfilled_count,
+        "rejected_count": bucket.rejected_count,
+        "error_rate": bucket.error_rate,
+        "duration_ms": {
+            "p50": bucket.duration_p50_ms,
+            "p90": bucket.duration_p90_ms,
+            "p99": bucket.duration_p99_ms,
+        },
+        "input_tokens": bucket.input_tokens,
+        "output_tokens": bucket.output_tokens,
+        "cost": {"value": bucket.cost, "unit": "USD"},
     }

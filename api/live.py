@@ -22,6 +22,7 @@ from projections.detail import ExecutionDetails
 from projections.generations import Generations
 from projections.leader import WriterLock, holding
 from projections.listing import ExecutionList
+from projections.metrics import ExecutionMetrics
 from projections.migrations import apply_migrations
 from projections.queries import ExecutionQueries
 from projections.runner import ProjectionRunner
@@ -79,6 +80,7 @@ class LiveProjections:
             self.runner, self.queries = runner, queries
             self.deployments = DeploymentQueries(reader)
             self.listing = ExecutionList(lists)
+            self.metrics = ExecutionMetrics(lists)
             self.details = ExecutionDetails(detail_spans, detail_header)
             self.reader = reader
             self.database, self._clients = database, clients

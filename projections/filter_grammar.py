@@ -23,7 +23,14 @@ from projections._filter_ast import (
     Or,
     Value,
 )
-from projections._filter_fields import FIELDS, METADATA, OPERATORS, LiteralError, check_literal
+from projections._filter_fields import (
+    FIELDS,
+    METADATA,
+    OPERATORS,
+    LiteralError,
+    check_literal,
+    parse_time,
+)
 from projections._filter_lexer import END, Kind, Token, tokenize
 
 __all__ = [
@@ -31,11 +38,13 @@ __all__ = [
     "Comparison",
     "Expr",
     "FilterSyntaxError",
+    "LiteralError",
     "Not",
     "Op",
     "Or",
     "Value",
     "parse_filter",
+    "parse_time",
 ]
 
 MAX_DEPTH = 32

@@ -33,7 +33,7 @@ from projections.queries import utc
 
 _ROWS = query_text("execution_rows")
 _CHUNK_SOURCE = query_text("execution_index_chunk")
-_ALL_SOURCE = query_text("execution_index_all")
+ALL_SOURCE = query_text("execution_index_all")
 _PAGE = query_text("execution_page")
 _PAGE_BY_VALUE = query_text("execution_page_by_value")
 _COUNT = query_text("execution_count")
@@ -53,7 +53,7 @@ _AFTER_VALUE = (
 )
 
 
-def _fill(template: str, **fragments: str) -> str:
+def fill(template: str, **fragments: str) -> str:
     """A query template with its `@NAME@` markers replaced. Fragments are SQL this module
     writes or compiled conditions: every value a client sent is a server-side parameter.
     (A template's comments name a marker in words, so a fragment never lands in a comment.)"""
@@ -62,8 +62,8 @@ def _fill(template: str, **fragments: str) -> str:
     return template
 
 
-def _rows(source: str, where: ListFilter) -> str:
-    return _fill(_ROWS, source=_fill(source, prefilter=where.prefilter.sql))
+def rows_query(source: str, where: ListFilter) -> str:
+    return fill(_ROWS, source=fill(source, prefilter=where.prefilter.sql))
 
 
 FIRST_CHUNK_ROWS = 256
@@ -361,9 +361,11 @@ class ExecutionList:
         chunk_rows: int,
     ) -> Iterator[dict[str, Any]]:
         sign = "<" if order.descending else ">"
-        keyset = "1" if after is None else _fill(_AFTER_START, sign=sign)
-        source = _fill(_CHUNK_SOURCE, after=keyset, dir=order.direction)
-        query = _fill(_PAGE, rows=_rows(source, where), match=where.match.sql, dir=order.direction)
+        keyset = "1" if after is None else fill(_AFTER_START, sign=sign)
+        source = fill(_CHUNK_SOURCE, after=keyset, dir=order.direction)
+        query = fill(
+            _PAGE, rows=rows_query(source, where), match=where.match.sql, dir=order.direction
+        )
         parameters: dict[str, Any] = {
             **where.prefilter.parameters,
             **where.match.parameters,
@@ -390,16 +392,16 @@ class ExecutionList:
             "offset": offset,
         }
         if after is not None:
-            keyset = _fill(_AFTER_VALUE, sign="<" if order.descending else ">")
+            keyset = fill(_AFTER_VALUE, sign="<" if order.descending else ">")
             parameters |= {
                 "after_missing": int(after.missing),
                 "after_value": after.value,
                 "after_started": after.started_at,
                 "after_id": after.execution_id,
             }
-        query = _fill(
+        query = fill(
             _PAGE_BY_VALUE,
-            rows=_rows(_ALL_SOURCE, where),
+            rows=rows_query(ALL_SOURCE, where),
             value=_SORT_VALUES[order.by],
             match=where.match.sql,
             after=keyset,
@@ -424,16 +426,16 @@ class ExecutionList:
         self, workspace_id: UUID, where: ListFilter, group_by: str | None = None
     ) -> tuple[int, list[GroupCount]]:
         """How many executions match, and how many per group (largest first) when grouped."""
-        rows = _rows(_ALL_SOURCE, where)
+        rows = rows_query(ALL_SOURCE, where)
         parameters = {
             **where.prefilter.parameters,
             **where.match.parameters,
             "workspace_id": workspace_id,
         }
         if group_by is None:
-            query = _fill(_COUNT, rows=rows, match=where.match.sql)
+            query = fill(_COUNT, rows=rows, match=where.match.sql)
             return int(self._client.query(query, parameters=parameters).result_rows[0][0]), []
-        query = _fill(_COUNT_GROUPS, rows=rows, match=where.match.sql, group=GROUPS[group_by])
+        query = fill(_COUNT_GROUPS, rows=rows, match=where.match.sql, group=GROUPS[group_by])
         result = self._client.query(query, parameters=parameters)
         groups = [GroupCount(value, int(n)) for value, n in result.result_rows]
         if group_by == "model":

@@ -23,6 +23,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -38,6 +39,7 @@ from projections.detail import DetailPage, ExecutionDetails
 from projections.filter_grammar import Expr
 from projections.list_filters import list_filter
 from projections.listing import ExecutionList, GroupCount, ListFilter, ListOrder, ListPage
+from projections.metrics import Bucket, ExecutionMetrics, Interval
 from projections.queries import ExecutionQueries, ExecutionRead, RunView
 from projections.state import execution_state, recorded_events
 
@@ -61,6 +63,9 @@ class LiveReads(Protocol):
 
     @property
     def listing(self) -> ExecutionList: ...
+
+    @property
+    def metrics(self) -> ExecutionMetrics: ...
 
     @property
     def visible_position(self) -> int: ...
@@ -233,6 +238,20 @@ class Views:
         """How many executions the filter keeps, per group when grouped."""
         self.wait_for_position(min_position)
         return self._live.listing.count(workspace_id, where, group_by)
+
+    def execution_metrics(
+        self,
+        workspace_id: UUID,
+        where: ListFilter,
+        interval: Interval,
+        span: tuple[datetime, datetime],
+        group_by: str | None = None,
+        *,
+        min_position: int | None = None,
+    ) -> list[Bucket]:
+        """A time series of the executions the filter keeps, started in `span`."""
+        self.wait_for_position(min_position)
+        return self._live.metrics.series(workspace_id, where, interval, span, group_by)
 
     def deployment_executions(
         self,

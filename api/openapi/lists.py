@@ -19,6 +19,7 @@ from api.openapi.executions import DATE_TIME, EXECUTION_ID, MIN_LOG_POSITION, ST
 from api.routes.deployment_executions import MAX_OFFSET
 from api.routes.lists import DEFAULT_LIMIT, MAX_LIMIT
 from projections.listing import GROUPS, OrderField
+from projections.metrics import Interval
 
 ORDERINGS = [name for field in OrderField for name in (field.value, f"-{field.value}")]
 _GRAMMAR = (
@@ -30,6 +31,7 @@ _GRAMMAR = (
     "expression is a 400 naming the position and the token."
 )
 NUMBER: Json = {"type": "number"}
+COUNT: Json = {"type": "integer", "minimum": 0}
 
 SCHEMAS: Json = {
     "ExecutionListItem": obj(
@@ -121,6 +123,57 @@ SCHEMAS: Json = {
         ("count",),
         "How many executions the filter keeps, and per group when `group_by` is given "
         "(largest first; an execution of two models counts in both).",
+    ),
+    "ExecutionMetrics": obj(
+        {
+            "interval": {"type": "string", "enum": [i.value for i in Interval]},
+            "from": DATE_TIME,
+            "to": DATE_TIME,
+            "group_by": nullable({"type": "string", "enum": list(GROUPS)}),
+            "buckets": {
+                "type": "array",
+                "items": obj(
+                    {
+                        "start": DATE_TIME,
+                        "group": nullable({"type": "string"}),
+                        "count": COUNT,
+                        "fulfilled_count": COUNT,
+                        "rejected_count": COUNT,
+                        "error_rate": nullable({"type": "number", "minimum": 0, "maximum": 1}),
+                        "duration_ms": obj(
+                            {
+                                "p50": nullable(NUMBER),
+                                "p90": nullable(NUMBER),
+                                "p99": nullable(NUMBER),
+                            },
+                            ("p50", "p90", "p99"),
+                        ),
+                        "input_tokens": COUNT,
+                        "output_tokens": COUNT,
+                        "cost": obj(
+                            {"value": NUMBER, "unit": {"type": "string", "enum": ["USD"]}},
+                            ("value", "unit"),
+                        ),
+                    },
+                    (
+                        "start",
+                        "group",
+                        "count",
+                        "fulfilled_count",
+                        "rejected_count",
+                        "error_rate",
+                        "duration_ms",
+                        "input_tokens",
+                        "output_tokens",
+                        "cost",
+                    ),
+                ),
+            },
+        },
+        ("interval", "from", "to", "group_by", "buckets"),
+        "A time series: per bucket (by start) and group, how many executions there were and "
+        "how they ended (`error_rate`: rejected among those that ended), their durations' "
+        "quantiles, tokens and cost. Buckets without executions are left out.",
     ),
     "WorkflowExecutionActual": obj(
         {
@@ -232,6 +285,44 @@ PATHS: Json = {
                     "group_by",
                     "The field to count per value of.",
                     {"type": "string", "enum": list(GROUPS)},
+                    empty_is_default=True,
+                ),
+                MIN_LOG_POSITION,
+            ],
+        )
+    },
+    "/v1/workflow-executions/metrics": {
+        "get": operation(
+            "workflowExecutionMetrics",
+            "A time series of the workspace's executions",
+            "Langfuse's metrics API is the model. The range is `[from, to)` by start (default: "
+            "the 24 hours before now), at most 10,000 buckets.",
+            "Lists",
+            {"200": answer("The series.", ref("ExecutionMetrics")), **_LIST_ERRORS},
+            parameters=[
+                _Q,
+                query_parameter(
+                    "group_by",
+                    "The field to split each bucket by.",
+                    {"type": "string", "enum": list(GROUPS)},
+                    empty_is_default=True,
+                ),
+                query_parameter(
+                    "interval",
+                    "A bucket's length (default `hour`).",
+                    {"type": "string", "enum": [i.value for i in Interval]},
+                    empty_is_default=True,
+                ),
+                query_parameter(
+                    "from",
+                    "The first start included, ISO-8601 (default: 24 hours before `to`).",
+                    {"type": "string"},
+                    empty_is_default=True,
+                ),
+                query_parameter(
+                    "to",
+                    "The start the range stops before, ISO-8601 (default: now).",
+                    {"type": "string"},
                     empty_is_default=True,
                 ),
                 MIN_LOG_POSITION,

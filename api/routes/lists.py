@@ -1,4 +1,4 @@
-"""`GET /v1/workflow-executions[/count]`: find executions without their ids.
+"""`GET /v1/workflow-executions[/count|/metrics]`: find executions without their ids.
 
 A filter expression (`q`, the grammar in projections/filter_grammar.py), an order, keyset pages
 with an opaque cursor, and counts per group. Every read goes through `Views`.
@@ -6,11 +6,11 @@ with an opaque cursor, and counts per group. Every read goes through `Views`.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 import orjson
-from projections.filter_grammar import Expr, FilterSyntaxError, parse_filter
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,11 +18,20 @@ from starlette.routing import Route
 
 from api.auth import require_workspace
 from api.errors import ApiError
-from api.list_shapes import item_json
+from api.list_shapes import bucket_json, item_json
+from api.list_shapes import iso as _iso
 from api.routes.executions import min_log_position
 from domain.errors import FieldError
+from projections.filter_grammar import (
+    Expr,
+    FilterSyntaxError,
+    LiteralError,
+    parse_filter,
+    parse_time,
+)
 from projections.list_filters import list_filter
 from projections.listing import GROUPS, ListFilter, ListOrder, OrderField
+from projections.metrics import MAX_BUCKETS, Interval
 from projections.views import Views
 
 DEFAULT_LIMIT = 50
@@ -70,6 +79,13 @@ def limit_param(request: Request, name: str, default: int, most: int = MAX_LIMIT
     return value
 
 
+def _group_by(request: Request) -> str | None:
+    group_by = request.query_params.get("group_by") or None
+    if group_by is not None and group_by not in GROUPS:
+        raise _bad("group_by", f"must be one of {', '.join(GROUPS)}, got {group_by[:60]!r}")
+    return group_by
+
+
 async def list_executions(request: Request) -> Response:
     """`GET /v1/workflow-executions?q=&ordering=&limit=&cursor=&min_log_position=`."""
     workspace = await require_workspace(request)
@@ -100,9 +116,7 @@ async def count_executions(request: Request) -> Response:
     """`GET /v1/workflow-executions/count?q=&group_by=`: Temporal's count with GROUP BY."""
     workspace = await require_workspace(request)
     where = filter_param(request, "q")
-    group_by = request.query_params.get("group_by") or None
-    if group_by is not None and group_by not in GROUPS:
-        raise _bad("group_by", f"must be one of {', '.join(GROUPS)}, got {group_by[:60]!r}")
+    group_by = _group_by(request)
     position = min_log_position(request, workspace.id)
     views: Views = request.app.state.views
     count, groups = await run_in_threadpool(
@@ -115,7 +129,55 @@ async def count_executions(request: Request) -> Response:
     return Response(orjson.dumps(body), media_type="application/json")
 
 
+DEFAULT_SPAN = timedelta(hours=24)
+
+
+def _time_param(request: Request, name: str, default: datetime) -> datetime:
+    raw = request.query_params.get(name)
+    if not raw:
+        return default
+    try:
+        return parse_time(raw)
+    except LiteralError as error:
+        raise _bad(name, str(error)) from None
+
+
+async def execution_metrics(request: Request) -> Response:
+    """`GET /v1/workflow-executions/metrics?q=&group_by=&interval=&from=&to=`: a time series
+    of counts, error rate, duration quantiles, tokens and cost per bucket and group."""
+    workspace = await require_workspace(request)
+    where = filter_param(request, "q")
+    group_by = _group_by(request)
+    try:
+        interval = Interval(request.query_params.get("interval") or "hour")
+    except ValueError:
+        choices = ", ".join(i.value for i in Interval)
+        raise _bad("interval", f"must be one of {choices}") from None
+    end = _time_param(request, "to", datetime.now(UTC))
+    start = _time_param(request, "from", end - DEFAULT_SPAN)
+    if start >= end:
+        raise _bad("from", "must be before `to`")
+    if (end - start).total_seconds() / interval.seconds > MAX_BUCKETS:
+        raise _bad("interval", f"spans more than {MAX_BUCKETS} buckets from `from` to `to`")
+    position = min_log_position(request, workspace.id)
+    views: Views = request.app.state.views
+    buckets = await run_in_threadpool(
+        lambda: views.execution_metrics(
+            workspace.id, where, interval, (start, end), group_by, min_position=position
+        )
+    )
+    body: dict[str, Any] = {
+        "interval": interval.value,
+        "from": _iso(start),
+        "to": _iso(end),
+        "group_by": group_by,
+        "buckets": [bucket_json(bucket) for bucket in buckets],
+    }
+    return Response(orjson.dumps(body), media_type="application/json")
+
+
 routes = [
     Route("/v1/workflow-executions", list_executions, methods=["GET"]),
     Route("/v1/workflow-executions/count", count_executions, methods=["GET"]),
+    Route("/v1/workflow-executions/metrics", execution_metrics, methods=["GET"]),
 ]

@@ -153,6 +153,10 @@ CASES: dict[tuple[str, str], Case] = {
         lambda w: ("/v1/workflow-executions/count", {"params": {"group_by": "workflow"}}),
         stranger=(200,),
     ),
+    ("GET", "/v1/workflow-executions/metrics"): Case(
+        lambda w: ("/v1/workflow-executions/metrics", {"params": {"group_by": "workflow"}}),
+        stranger=(200,),
+    ),
     ("GET", "/v1/workflow-deployments/{id}/execution-events"): Case(
         lambda w: (f"/v1/workflow-deployments/{w.deployment_id}/execution-events", {})
     ),

@@ -286,3 +286,70 @@ def test_a_filter_that_matches_nothing_is_one_empty_page(listed: Any) -> None:
     response = get(server, "/v1/workflow-executions", q=f"trace_id = '{uuid.uuid4()}'")
     assert response.status_code == 200
     assert response.json() == {"results": [], "next_cursor": None, "next": None}
+
+
+def test_metrics_per_bucket_and_group_agree_with_the_fold(listed: Any) -> None:
+    server, rows = listed
+    response = get(
+        server,
+        "/v1/workflow-executions/metrics",
+        q="workflow != 'classify'",
+        group_by="status",
+        interval="hour",
+        **{"from": "2026-12-01T09:00:00Z", "to": "2026-12-01T10:00:00Z"},
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    kept = [
+        r
+        for r in rows
+        if r["workflow"] != "classify" and r["started_at"] < START + timedelta(hours=1)
+    ]
+    groups = {b["group"]: b for b in body["buckets"]}
+    assert {b["start"] for b in body["buckets"]} == {"2026-12-01T09:00:00Z"}
+    for status in {r["status"] for r in kept}:
+        mine = [r for r in kept if r["status"] == status]
+        bucket = groups[status]
+        assert bucket["count"] == len(mine)
+        assert bucket["input_tokens"] + bucket["output_tokens"] == sum(r["tokens"] for r in mine)
+        assert bucket["cost"]["value"] == pytest.approx(sum(r["cost"] for r in mine))
+        durations = sorted(r["duration_ms"] for r in mine if r["duration_ms"] is not None)
+        if durations:
+            # ClickHouse's exact quantile: the value at the level's share of the sorted list.
+            assert bucket["duration_ms"]["p50"] == durations[int(0.5 * len(durations))]
+            assert bucket["error_rate"] == (1.0 if status == "REJECTED" else 0.0)
+        else:
+            assert bucket["duration_ms"] == {"p50": None, "p90": None, "p99": None}
+            assert bucket["error_rate"] is None
+
+
+def test_metrics_by_the_minute_count_each_start(listed: Any) -> None:
+    server, _ = listed
+    body = get(
+        server,
+        "/v1/workflow-executions/metrics",
+        interval="minute",
+        **{"from": "2026-12-01T09:00:00Z", "to": "2026-12-01T09:10:00Z"},
+    ).json()
+    assert [b["count"] for b in body["buckets"]] == [1] * 10
+    assert body["group_by"] is None
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"interval": "fortnight"}, "interval"),
+        ({"from": "yesterday"}, "from"),
+        ({"from": "2026-12-02", "to": "2026-12-01"}, "from"),
+        ({"interval": "minute", "from": "2000-01-01", "to": "2026-01-01"}, "interval"),
+        ({"group_by": "colour"}, "group_by"),
+    ],
+    ids=["interval", "time", "backwards", "too-many-buckets", "group"],
+)
+def test_a_bad_metrics_parameter_is_a_400_naming_it(
+    listed: Any, params: dict[str, str], field: str
+) -> None:
+    server, _ = listed
+    response = get(server, "/v1/workflow-executions/metrics", **params)
+    assert response.status_code == 400, response.text
+    assert response.json()["errors"][0]["field"] == field

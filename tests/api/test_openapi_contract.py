@@ -53,6 +53,7 @@ ANSWERS_DEPEND_ON_STATE = {
     # from valid ones: a schema-valid one may rightly be a 400.
     "GET /v1/workflow-executions",
     "GET /v1/workflow-executions/count",
+    "GET /v1/workflow-executions/metrics",
     "GET /v1/workflow-deployments/{id}/execution-events",
     "GET /v1/workflow-deployments/{id}/execution-events/{execution_id}",
 }
