@@ -29,8 +29,9 @@ def _terms(expr: Expr | None) -> list[Expr]:
     return list(expr.operands) if isinstance(expr, And) else [expr]
 
 
-def list_filter(expr: Expr | None, deployment_id: UUID | None = None) -> ListFilter:
-    """The filter of a list (optionally of one deployment's executions only)."""
+def list_filter(expr: Expr | None, deployment: UUID | str | None = None) -> ListFilter:
+    """The filter of a list, optionally of one deployment's executions only (by its id, or by
+    the name ingested executions' parent contexts give it)."""
     whole = compile_filter(expr, prefix="f")
     match = SqlCondition(whole.sql, whole.parameters)
     prefilter = SqlCondition()
@@ -39,10 +40,19 @@ def list_filter(expr: Expr | None, deployment_id: UUID | None = None) -> ListFil
             compiled = compile_term(term, prefix=f"p{n}_")
             if compiled is not None:
                 prefilter = prefilter & SqlCondition(compiled.sql, compiled.parameters)
-    if deployment_id is not None:
-        scope = SqlCondition("deployment_id = {deployment:UUID}", {"deployment": deployment_id})
-        prefilter = prefilter & scope
+    if deployment is not None:
+        column, type_ = (
+            ("deployment_id", "UUID")
+            if isinstance(deployment, UUID)
+            else (
+                "deployment",
+                "String",
+            )
+        )
+        prefilter = prefilter & SqlCondition(
+            f"{column} = {{deployment:{type_}}}", {"deployment": deployment}
+        )
         match = match & SqlCondition(
-            "deployment_id = {deployment_match:UUID}", {"deployment_match": deployment_id}
+            f"{column} = {{deployment_match:{type_}}}", {"deployment_match": deployment}
         )
     return ListFilter(match=match, prefilter=prefilter)

@@ -264,10 +264,18 @@ class Views:
         offset: int,
     ) -> tuple[int, list[DetailPage | PendingDetail]]:
         """Vellum's list of a deployment's executions: how many the filter keeps, and the
-        header of each on the page (its inputs, outputs, usage, parent context, actuals)."""
-        deployment = self.deployment(workspace_id, id_or_name)
-        where = list_filter(expr, deployment.id)
-        count, _ = self._live.listing.count(workspace_id, where)
+        header of each on the page (its inputs, outputs, usage, parent context, actuals).
+
+        The deployment is one registered here, or one that only ingested executions name in
+        their parent context (a Vellum deployment whose runs send their events here); with
+        neither, `DeploymentNotFound`."""
+        scope, registered = self._deployment_scope(workspace_id, id_or_name)
+        count, _ = self._live.listing.count(workspace_id, list_filter(None, scope))
+        if count == 0 and not registered:
+            raise DeploymentNotFound(f"no workflow deployment {id_or_name!r} in this workspace")
+        where = list_filter(expr, scope)
+        if expr is not None:
+            count, _ = self._live.listing.count(workspace_id, where)
         page = self._live.listing.page(workspace_id, where, order, limit, offset=offset)
         headers = [self.detail(workspace_id, item.execution_id, None, 1) for item in page.items]
         return count, headers
@@ -277,11 +285,22 @@ class Views:
     ) -> DetailPage | PendingDetail:
         """One execution of a deployment with its first `span_limit` spans; an execution of
         another deployment (or none) is not found."""
-        deployment = self.deployment(workspace_id, id_or_name)
+        scope, _ = self._deployment_scope(workspace_id, id_or_name)
         found = self.detail(workspace_id, execution_id, None, span_limit)
-        if _deployment_of(found) != deployment.id:
+        if scope not in _deployment_of(found):
             raise ExecutionNotFound(f"{execution_id} of deployment {id_or_name}")
         return found
+
+    def _deployment_scope(self, workspace_id: UUID, id_or_name: str) -> tuple[UUID | str, bool]:
+        """A registered deployment's id (and True); else the id or name as ingested executions
+        name it (a UUID-shaped reference is an id), and False."""
+        try:
+            return self.deployment(workspace_id, id_or_name).id, True
+        except DeploymentNotFound:
+            try:
+                return UUID(id_or_name), False
+            except ValueError:
+                return id_or_name, False
 
     # Deployments.
 
@@ -313,19 +332,21 @@ class Views:
         return recorded_events(self._live.reader, workspace_id, execution_id)
 
 
-def _deployment_of(found: DetailPage | PendingDetail) -> UUID | None:
-    """The deployment an execution ran under: its run's, or its root's parent context's."""
+def _deployment_of(found: DetailPage | PendingDetail) -> set[UUID | str]:
+    """The deployment an execution ran under, by id (and by name, as its parent context names
+    it): its run's, or its root's parent context's."""
     run = found.run
     if run is not None and run.deployment_id is not None:
-        return run.deployment_id
+        return {run.deployment_id}
     if isinstance(found, PendingDetail) or not found.parent_context:
-        return None
+        return set()
     try:
         parent = orjson.loads(found.parent_context)
-        deployed = parent.get("type") == DEPLOYMENT_CONTEXT_TYPE
-        return UUID(parent["deployment_id"]) if deployed else None
+        if parent.get("type") != DEPLOYMENT_CONTEXT_TYPE:
+            return set()
+        return {UUID(parent["deployment_id"]), str(parent["deployment_name"])}
     except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError):
-        return None
+        return set()
 
 
 def _maybe_behind(read: ExecutionRead) -> bool:

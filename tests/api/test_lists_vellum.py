@@ -56,13 +56,20 @@ def deployment_history(module_log_env: dict[str, str]) -> Iterator[dict[str, Any
             for n in range(2)
         ]
         _, shout = ingested(START, "Shout", "FULFILLED", deployment=Deployed("shout"))
+        hosted = [
+            ingested(
+                START + timedelta(hours=n), "Hosted", "FULFILLED", deployment=Deployed("hosted")
+            )
+            for n in range(2)
+        ]
         other_key = create_key(server.env, "other")
-        _, theirs = ingested(START, "Summarize", "FULFILLED", deployment=under)
-        token = ""
-        for _, events in ours:
-            token = post_events(server, events)
-        post_events(server, shout)
+        their_id, theirs = ingested(START, "Summarize", "FULFILLED", deployment=under)
+        # The other workspace's first: our last token's position is past every event sent.
         post_events(server, theirs, key=other_key)
+        post_events(server, shout)
+        token = ""
+        for _, events in [*ours, *hosted]:
+            token = post_events(server, events)
         httpx.get(
             f"{server.base_url}/v1/workflow-executions",
             params={"min_log_position": token},
@@ -75,6 +82,8 @@ def deployment_history(module_log_env: dict[str, str]) -> Iterator[dict[str, Any
             "runs": set(runs),
             "ingested": {str(execution_id) for execution_id, _ in ours},
             "other_key": other_key,
+            "hosted": [str(execution_id) for execution_id, _ in hosted],
+            "theirs": str(their_id),
         }
 
 
@@ -167,9 +176,14 @@ def test_another_deployments_or_workspaces_execution_is_not_found(
         assert missing.value.status_code == 404
     server: RunningServer = deployment_history["server"]
     other = RunningServer(server.base_url, deployment_history["other_key"], server.env)
-    with vellum_client(other) as theirs, pytest.raises(ApiError) as unknown:
-        theirs.workflow_deployments.list_workflow_deployment_event_executions("summarize")
-    assert unknown.value.status_code == 404  # that workspace has no such deployment
+    with vellum_client(other) as theirs:
+        # That workspace registered no `summarize`, but sent an execution naming it: it lists
+        # that one, and nothing of ours.
+        listed = theirs.workflow_deployments.list_workflow_deployment_event_executions("summarize")
+        assert [e.span_id for e in listed.results] == [deployment_history["theirs"]]
+        with pytest.raises(ApiError) as unknown:
+            theirs.workflow_deployments.workflow_deployment_event_execution(run, "summarize")
+        assert unknown.value.status_code == 404
 
 
 def test_deployments_page_with_next_and_previous(deployment_history: dict[str, Any]) -> None:
@@ -193,3 +207,21 @@ def test_deployments_page_with_next_and_previous(deployment_history: dict[str, A
     with pytest.raises(ApiError) as refused:
         client.workflow_deployments.list(ordering="colour")
     assert refused.value.status_code == 400
+
+
+def test_a_deployment_only_ingested_executions_name_is_listed_by_name_and_id(
+    deployment_history: dict[str, Any],
+) -> None:
+    # A Vellum-hosted deployment whose runs send their events here: never registered.
+    client: Vellum = deployment_history["client"]
+    newest_first = list(reversed(deployment_history["hosted"]))
+    hosted_id = str(Deployed("hosted").context(None, None)["deployment_id"])
+    for ref in ("hosted", hosted_id):
+        listed = client.workflow_deployments.list_workflow_deployment_event_executions(ref)
+        assert listed.count == 2
+        assert [e.span_id for e in listed.results] == newest_first
+        one = client.workflow_deployments.workflow_deployment_event_execution(newest_first[0], ref)
+        assert one.span_id == newest_first[0]
+    with pytest.raises(ApiError) as missing:
+        client.workflow_deployments.list_workflow_deployment_event_executions("never-heard-of")
+    assert missing.value.status_code == 404
