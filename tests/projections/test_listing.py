@@ -8,18 +8,20 @@ orders by a changing value, counts per group, and another workspace's executions
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import orjson
 import pytest
-from clickhouse_connect.driver.client import Client
 
+from api.settings import Settings
 from domain.batch import split_body, validate_batch
 from domain.deployments import Deployments
 from domain.log.ledger import Ledger
 from domain.runs import Run, Runs
+from projections.clickhouse import connect
 from projections.listing import (
     ExecutionList,
     ListFilter,
@@ -98,12 +100,21 @@ def _history(ledger: Ledger) -> dict[str, UUID]:
     return named
 
 
-@pytest.fixture
-def listing(ledger: Ledger, clickhouse: Client) -> tuple[ExecutionList, dict[str, UUID]]:
-    named = _history(ledger)
-    apply_migrations(clickhouse)
-    ProjectionRunner(ledger, ClickHouseStore(clickhouse)).catch_up()
-    return ExecutionList(clickhouse), named
+@pytest.fixture(scope="module")
+def listing(module_log_env: dict[str, str]) -> Iterator[tuple[ExecutionList, dict[str, UUID]]]:
+    """The history projected once per log backend: the module's tests only read it."""
+    settings = Settings.from_env(module_log_env)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    ledger = Ledger(settings.log_env)
+    client = connect(settings.clickhouse_url, settings.clickhouse_database)
+    try:
+        named = _history(ledger)
+        apply_migrations(client)
+        ProjectionRunner(ledger, ClickHouseStore(client)).catch_up()
+        yield ExecutionList(client), named
+    finally:
+        client.close()
+        ledger.close()
 
 
 EVERYTHING = ListFilter()
