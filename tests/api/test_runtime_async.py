@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import httpx
+
 from tests.api.runtime_support import (
     deployed_server,
     number,
@@ -60,6 +62,15 @@ def test_a_run_waits_as_pending_while_every_worker_is_busy(sqlite_env: dict[str,
         assert pending.outputs is None
         assert pending.error is None
         assert client.workflows.workflow_execution_status(busy.execution_id).status == "INITIATED"
+        # The list reads the same projections as status: the queued run is listed as it waits.
+        listed = httpx.get(
+            f"{server.base_url}/v1/workflow-executions",
+            params={"q": "status = 'PENDING'"},
+            headers=server.headers(),
+        ).json()["results"]
+        assert [(i["id"], i["deployment"]["name"]) for i in listed] == [
+            (queued.execution_id, "summarize")
+        ]
 
         done = wait_for_status(client, queued.execution_id, {"FULFILLED", "REJECTED"})
         assert done.status == "FULFILLED"
