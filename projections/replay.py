@@ -4,8 +4,8 @@
 readers at it; the live runner continues from the new generation's tracking row, so events
 that arrived during the replay are applied exactly once there too.
 `verify` folds the log afresh with domain.lifecycle and compares every execution's status, span
-count, each span's usage, and its root span's parent context and newest state with what the
-projections answer.
+count, each span's usage, its root span's parent context and newest state, and where the list
+holds it, with what the projections answer.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from domain.vocabulary import EventName
 from projections.clickhouse import connect, query_text
 from projections.generations import Generations
 from projections.migrations import apply_migrations
-from projections.queries import execution_header, status_view
+from projections.queries import execution_header, status_view, utc
 from projections.runner import ProjectionRunner
 from projections.store import ClickHouseStore
 
@@ -88,6 +88,7 @@ def verify(
     spans: dict[ExecutionKey, dict[UUID, int]] = defaultdict(dict)
     usages: dict[ExecutionKey, dict[UUID, tuple[UsageRank, Json]]] = defaultdict(dict)
     headers = _HeaderFold()
+    listed = _ListFold()
     report = VerifyReport()
     position = 0
     while position < head and (events := log_.read(after=position, limit=batch_size)):
@@ -105,6 +106,7 @@ def verify(
                 _fold_usage(usages[key], envelope, parsed)
             if envelope.span_id == event.execution_id:
                 headers.add(key, envelope, event.position, parsed)
+                listed.add(key, envelope, event.position, parsed)
             report.events_count += 1
         position = events[-1].position
         progress(min(position, head), head)
@@ -142,6 +144,7 @@ def verify(
                 f"{name}: usage of {len(differing)} spans differs from the log's "
                 f"(span {min(differing)} among them)"
             )
+    report.differences += listed.differences(client, head)
     return report
 
 
@@ -209,6 +212,53 @@ class _HeaderFold:
         held = self._snapshots.get(key)
         if _digest(_loads(header["state"])) != (held[1] if held else _digest(None)):
             differences.append(f"{name}: the newest state differs from the log's")
+        return differences
+
+
+class _ListFold:
+    """Where the list (migration 0013's `execution_index`) must hold each ingested execution:
+    at its root span's first initiated event in log order, with that event's time and the
+    workflow's name."""
+
+    def __init__(self) -> None:
+        self._first: dict[ExecutionKey, tuple[int, datetime, str]] = {}
+
+    def add(self, key: ExecutionKey, envelope: Envelope, position: int, parsed: Json) -> None:
+        """Fold one event of the root span."""
+        if envelope.name == EventName.WORKFLOW_INITIATED and key not in self._first:
+            body = parsed.get("body")
+            definition = body.get("workflow_definition") if isinstance(body, dict) else None
+            name = definition.get("name") if isinstance(definition, dict) else None
+            self._first[key] = (position, envelope.timestamp, name if isinstance(name, str) else "")
+
+    def differences(self, client: Client, head: int) -> list[str]:
+        """Each execution listed otherwise than the log says (runs are listed from their
+        request, which status and detail already check)."""
+        listed: dict[ExecutionKey, list[tuple[int, datetime, str]]] = {}
+        runs: set[ExecutionKey] = set()
+        result = client.query(query_text("index_rows"), parameters={"head": head})
+        for workspace_id, execution_id, rows, is_run in result.result_rows:
+            key = (workspace_id, execution_id)
+            if is_run:
+                runs.add(key)
+            listed[key] = [(p, utc(at) or at, name) for p, at, name in rows]
+        differences = []
+        for key, first in self._first.items():
+            if key in runs:
+                continue
+            name = f"execution {key[1]} (workspace {key[0]})"
+            rows = listed.get(key, [])
+            if first not in rows:
+                differences.append(
+                    f"{name}: the list does not hold it at its first initiated event "
+                    f"(position {first[0]}, {first[1].isoformat()}, workflow {first[2]!r})"
+                )
+        for key, rows in listed.items():
+            if rows and key not in self._first and key not in runs:
+                differences.append(
+                    f"execution {key[1]} (workspace {key[0]}): listed, but the log has no "
+                    "initiated event of its root span"
+                )
         return differences
 
 

@@ -15,6 +15,7 @@ from uuid import UUID
 
 import orjson
 import pytest
+from clickhouse_connect.driver.client import Client
 
 from api.settings import Settings
 from domain.batch import split_body, validate_batch
@@ -30,6 +31,7 @@ from projections.listing import (
     SqlCondition,
 )
 from projections.migrations import apply_migrations
+from projections.replay import verify
 from projections.runner import ProjectionRunner
 from projections.store import ClickHouseStore
 from tests.executions import Deployed, Event, ingested
@@ -236,3 +238,45 @@ def test_another_workspace_lists_only_its_own(
     theirs = executions.page(OTHER, ListFilter(), ListOrder(), 1000)
     assert len(theirs.items) == 30
     assert not {i.execution_id for i in theirs.items} & set(named.values())
+
+
+def test_verify_reports_an_execution_the_list_holds_otherwise(
+    ledger: Ledger, clickhouse: Client
+) -> None:
+    apply_migrations(clickhouse)
+    ids = []
+    for n in range(3):
+        execution_id, events = ingested(START + timedelta(minutes=n), "summarise", "FULFILLED")
+        append(ledger, WORKSPACE, events)
+        ids.append(execution_id)
+    runner, release, _ = Deployments(ledger).register(WORKSPACE, "runner", "m:fn")
+    _run(ledger, runner.id, release.id)
+    ProjectionRunner(ledger, ClickHouseStore(clickhouse)).catch_up()
+    assert verify(ledger, clickhouse, lambda position, head: None).differences == []
+
+    renamed, dropped = ids[0], ids[1]
+    # One execution listed under another workflow, one not listed, one listed from nowhere.
+    clickhouse.command(
+        "ALTER TABLE execution_index UPDATE workflow = 'forged' "
+        "WHERE execution_id = {e:UUID} SETTINGS mutations_sync = 1",
+        parameters={"e": renamed},
+    )
+    clickhouse.command(
+        "ALTER TABLE execution_index DELETE WHERE execution_id = {e:UUID} "
+        "SETTINGS mutations_sync = 1",
+        parameters={"e": dropped},
+    )
+    phantom = uuid.uuid4()
+    clickhouse.command(
+        "INSERT INTO execution_index (workspace_id, started_at, execution_id, run, position) "
+        "VALUES ({w:UUID}, now64(6), {e:UUID}, 0, 1)",
+        parameters={"w": WORKSPACE, "e": phantom},
+    )
+    differences = verify(ledger, clickhouse, lambda position, head: None).differences
+    assert sorted(d.split(":")[0] for d in differences) == sorted(
+        [
+            f"execution {renamed} (workspace {WORKSPACE})",
+            f"execution {dropped} (workspace {WORKSPACE})",
+            f"execution {phantom} (workspace {WORKSPACE})",
+        ]
+    )
