@@ -236,6 +236,20 @@ _LIST_ERRORS = errors(
     e400="`q` (or `filters`) is not an expression of the grammar, or a parameter is out of "
     "range: `errors[]` names it, with the position and the token.",
 )
+_LIMIT = query_parameter(
+    "limit",
+    f"Executions per page (default {DEFAULT_LIMIT}).",
+    {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+    empty_is_default=True,
+)
+
+
+def _group_by(description: str) -> Json:
+    return query_parameter(
+        "group_by", description, {"type": "string", "enum": list(GROUPS)}, empty_is_default=True
+    )
+
+
 _DEPLOYMENT = path_parameter("id", "The deployment's id or name.", example="summarize")
 
 PATHS: Json = {
@@ -256,12 +270,7 @@ PATHS: Json = {
                     {"type": "string", "enum": ORDERINGS},
                     empty_is_default=True,
                 ),
-                query_parameter(
-                    "limit",
-                    f"Executions per page (default {DEFAULT_LIMIT}).",
-                    {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
-                    empty_is_default=True,
-                ),
+                _LIMIT,
                 query_parameter(
                     "cursor",
                     "The `next_cursor` of the previous page, of the same ordering.",
@@ -281,12 +290,7 @@ PATHS: Json = {
             {"200": answer("The counts.", ref("ExecutionCount")), **_LIST_ERRORS},
             parameters=[
                 _Q,
-                query_parameter(
-                    "group_by",
-                    "The field to count per value of.",
-                    {"type": "string", "enum": list(GROUPS)},
-                    empty_is_default=True,
-                ),
+                _group_by("The field to count per value of."),
                 MIN_LOG_POSITION,
             ],
         )
@@ -301,12 +305,7 @@ PATHS: Json = {
             {"200": answer("The series.", ref("ExecutionMetrics")), **_LIST_ERRORS},
             parameters=[
                 _Q,
-                query_parameter(
-                    "group_by",
-                    "The field to split each bucket by.",
-                    {"type": "string", "enum": list(GROUPS)},
-                    empty_is_default=True,
-                ),
+                _group_by("The field to split each bucket by."),
                 query_parameter(
                     "interval",
                     "A bucket's length (default `hour`).",
@@ -354,12 +353,7 @@ PATHS: Json = {
             parameters=[
                 _DEPLOYMENT,
                 query_parameter("filters", _GRAMMAR, {"type": "string", "maxLength": 4096}),
-                query_parameter(
-                    "limit",
-                    f"Executions per page (default {DEFAULT_LIMIT}).",
-                    {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
-                    empty_is_default=True,
-                ),
+                _LIMIT,
                 query_parameter(
                     "offset",
                     "Executions to skip (default 0).",
