@@ -104,7 +104,9 @@ SELECT
 FROM events
 GROUP BY workspace_id, execution_id;
 
--- What the log held before this migration. Only a log from before 0012 can hold runs whose
+-- What the log held before this migration: the views' own SELECTs once more over the whole
+-- tables (a view sees only what is inserted after it), and the runs' rows as
+-- clickhouse/queries/index_runs.sql makes them. Only a log from before 0012 can hold runs whose
 -- facts are not folded yet (the runner folds them afterwards and adds their rows then).
 INSERT INTO execution_index
 WITH JSONExtractRaw(payload, 'parent') AS parent,
