@@ -5,16 +5,21 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from uuid import UUID
 
 import orjson
 import pytest
 from clickhouse_connect.driver.client import Client
 
 from domain.batch import split_body, validate_batch
+from domain.deployments import Deployments
 from domain.lifecycle import ExecutionStatus
 from domain.log.ledger import Ledger
+from domain.runs import Run, Runs
 from projections.clickhouse import connect, split_statements
 from projections.detail import ExecutionDetails, SpanView
+from projections.facts import FACT_TOPICS, fact_rows
+from projections.listing import ExecutionList, ListFilter, ListOrder
 from projections.migrations import apply_migrations, migrations
 from projections.queries import ExecutionQueries
 from projections.runner import ProjectionRunner
@@ -149,7 +154,7 @@ def test_spans_projected_before_span_detail_keep_their_detail(
     _migrate_through(clickhouse, 8, tmp_path)
     ProjectionRunner(ledger, ClickHouseStore(clickhouse)).catch_up()
 
-    assert apply_migrations(clickhouse) == [9, 10, 11, 12]
+    assert apply_migrations(clickhouse) == [9, 10, 11, 12, 13]
 
     tables = {row[0] for row in clickhouse.query("SHOW TABLES").result_rows}
     assert not {"spans", "spans_mv", "span_order", "span_order_mv"} & tables
@@ -209,7 +214,7 @@ def test_executions_projected_before_the_header_moved_keep_their_header_and_stat
     ProjectionRunner(ledger, ClickHouseStore(clickhouse)).catch_up()
     run_id = uuid.UUID(execution_id)
 
-    assert apply_migrations(clickhouse) == [11, 12]
+    assert apply_migrations(clickhouse) == [11, 12, 13]
 
     fresh = connect(clickhouse_url, f"{clickhouse.database}_fresh")
     try:
@@ -234,6 +239,77 @@ def test_executions_projected_before_the_header_moved_keep_their_header_and_stat
             assert state is not None
             assert state.state == {"step": 4}
         assert _walk(clickhouse, workspace, run_id) == _walk(fresh, workspace, run_id)
+    finally:
+        fresh.command("DROP DATABASE IF EXISTS {d:Identifier}", parameters={"d": fresh.database})
+        fresh.close()
+    ledger.close()
+
+
+def test_executions_and_runs_projected_before_the_list_existed_are_listed(
+    clickhouse: Client, clickhouse_url: str, tmp_path: Path
+) -> None:
+    # Projected by a release at 0012 (runs folded, no list): 0013 lists what was there, as a
+    # database projected from scratch lists it, and keeps listing what comes next.
+    workspace = uuid.uuid4()
+    ledger = Ledger({"SQLITE_DBNAME": str(tmp_path / "log.sqlite")})
+    deployment, release, _ = Deployments(ledger).register(workspace, "summarize", "m:fn")
+
+    def request_run() -> UUID:
+        run = Run(
+            execution_id=uuid.uuid4(),
+            workspace_id=workspace,
+            deployment_id=deployment.id,
+            release_id=release.id,
+            release_tag="LATEST",
+            inputs={},
+            external_id=None,
+            metadata={"team": "a"},
+            previous_execution_id=None,
+            digest="d",
+            replica="r1",
+        )
+        Runs(ledger).request(run)
+        return run.id
+
+    def ingest_one() -> None:
+        body = orjson.dumps(execution(node_count=1))
+        ledger.append(workspace, validate_batch(split_body(body, max_events=100)).envelopes, NOW)
+
+    request_run()
+    ingest_one()
+    _migrate_through(clickhouse, 12, tmp_path)
+    # As a release at 0012 projected it: the facts' rows and the events, no list rows.
+    head = ledger.max_position()
+    for table, columns, rows in fact_rows(ledger.read_facts(0, head, FACT_TOPICS)).tables():
+        clickhouse.insert(table, rows, column_names=list(columns))
+    clickhouse.command(
+        "INSERT INTO tracking (projection_name, position) VALUES ('facts', {head:UInt64})",
+        parameters={"head": head},
+    )
+    ClickHouseStore(clickhouse).apply(ledger.read(after=0, limit=1000))
+
+    assert apply_migrations(clickhouse) == [13]
+
+    fresh = connect(clickhouse_url, f"{clickhouse.database}_fresh")
+    try:
+        apply_migrations(fresh)
+        request_run()
+        ingest_one()
+        for client in (clickhouse, fresh):
+            ProjectionRunner(ledger, ClickHouseStore(client)).catch_up()
+
+        def listed(client: Client) -> list[tuple[UUID, str, str]]:
+            page = ExecutionList(client).page(workspace, ListFilter(), ListOrder(), 100)
+            return [(i.execution_id, i.status, i.deployment) for i in page.items]
+
+        assert len(listed(clickhouse)) == 4
+        assert listed(clickhouse) == listed(fresh)
+        assert sorted(status for _, status, _ in listed(clickhouse)) == [
+            "FULFILLED",
+            "FULFILLED",
+            "PENDING",
+            "PENDING",
+        ]
     finally:
         fresh.command("DROP DATABASE IF EXISTS {d:Identifier}", parameters={"d": fresh.database})
         fresh.close()
