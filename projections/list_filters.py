@@ -1,9 +1,11 @@
 """A parsed filter as what a list applies: the whole filter over the joined rows, and the part
 of it that `execution_index` alone can decide, applied before any join (see listing.py).
 
-Only fields that are the same in the index as in the joined rows, for every execution, can be
-decided on the index: the deployment, release, tag, external id, metadata and start. (A run's
-workflow and trace are known only once it starts, so those are decided after the join.) Only
+Fields that are the same in the index as in the joined rows, for every execution, are decided
+on the index: the deployment, release, tag, external id, metadata and start. A run's workflow
+and trace are known only once it starts (its index row has them empty), and an ingested
+execution's workflow comes from another root event when its initiated event names none: a
+term on those keeps such rows for the join to decide (`run = 1 OR workflow = '' OR ...`). Only
 the filter's top-level AND terms are split off: each one is implied by the whole filter, so the
 index keeps every row the filter keeps. Those terms are compiled bare, without the NULL guard,
 which a WHERE clause does not need at its top level and which would hide them from the primary
@@ -21,6 +23,9 @@ from projections.listing import ListFilter, SqlCondition
 INDEX_FIELDS = frozenset(
     {"deployment", "release_tag", "release_id", "external_id", "metadata", "started_at"}
 )
+# Fields whose index column may be empty where the joined row has the value: the condition
+# under which the index cannot decide.
+LATE_FIELDS = {"workflow": "run = 1 OR workflow = ''", "trace_id": "run = 1"}
 
 
 def _terms(expr: Expr | None) -> list[Expr]:
@@ -35,11 +40,25 @@ def list_filter(expr: Expr | None, deployment: UUID | str | None = None) -> List
     whole = compile_filter(expr, prefix="f")
     match = SqlCondition(whole.sql, whole.parameters)
     prefilter = SqlCondition()
-    for n, term in enumerate(_terms(expr)):
-        if isinstance(term, Comparison) and term.field in INDEX_FIELDS:
-            compiled = compile_term(term, prefix=f"p{n}_")
-            if compiled is not None:
-                prefilter = prefilter & SqlCondition(compiled.sql, compiled.parameters)
+    terms = _terms(expr)
+    exact = True
+    for n, term in enumerate(terms):
+        if not isinstance(term, Comparison):
+            exact = False
+            continue
+        compiled = compile_term(term, prefix=f"p{n}_")
+        if compiled is None:
+            exact = False
+        elif term.field in INDEX_FIELDS:
+            prefilter = prefilter & SqlCondition(compiled.sql, compiled.parameters)
+        elif term.field in LATE_FIELDS:
+            undecided = LATE_FIELDS[term.field]
+            prefilter = prefilter & SqlCondition(
+                f"{undecided} OR ({compiled.sql})", compiled.parameters
+            )
+            exact = False
+        else:
+            exact = False
     if deployment is not None:
         column, type_ = (
             ("deployment_id", "UUID")
@@ -55,4 +74,4 @@ def list_filter(expr: Expr | None, deployment: UUID | str | None = None) -> List
         match = match & SqlCondition(
             f"{column} = {{deployment_match:{type_}}}", {"deployment_match": deployment}
         )
-    return ListFilter(match=match, prefilter=prefilter)
+    return ListFilter(match=match, prefilter=prefilter, exact=exact)

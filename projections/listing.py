@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -32,7 +31,9 @@ from projections.clickhouse import query_text
 from projections.queries import utc
 
 _ROWS = query_text("execution_rows")
+_CHUNK_KEYS = query_text("execution_index_keys")
 _CHUNK_SOURCE = query_text("execution_index_chunk")
+_IN_CHUNK = "execution_id IN {chunk_ids:Array(UUID)}"
 ALL_SOURCE = query_text("execution_index_all")
 _PAGE = query_text("execution_page")
 _PAGE_BY_VALUE = query_text("execution_page_by_value")
@@ -62,8 +63,9 @@ def fill(template: str, **fragments: str) -> str:
     return template
 
 
-def rows_query(source: str, where: ListFilter) -> str:
-    return fill(_ROWS, source=fill(source, prefilter=where.prefilter.sql))
+def rows_query(source: str, where: ListFilter, in_chunk: str = "1") -> str:
+    """execution_rows.sql over `source`'s index rows (with the filter's prefilter)."""
+    return fill(_ROWS, source=fill(source, prefilter=where.prefilter.sql), in_chunk=in_chunk)
 
 
 FIRST_CHUNK_ROWS = 256
@@ -132,6 +134,8 @@ class ListFilter:
 
     match: SqlCondition = SqlCondition()
     prefilter: SqlCondition = SqlCondition()
+    exact: bool = False
+    """The prefilter is the whole filter: every row of the index it keeps, the filter keeps."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,33 +328,33 @@ class ExecutionList:
         items: list[ExecutionItem] = []
         scanned = 0
         skip = offset
-        chunk_rows = max(FIRST_CHUNK_ROWS, 2 * limit)
+        # A prefilter that is the whole filter keeps every row it reads: one more than the page
+        # tells whether another page follows. Otherwise some rows will be dropped after the join.
+        chunk_rows = limit + 1 if where.exact else max(FIRST_CHUNK_ROWS, 2 * limit)
         last: _Key | None = after
         while True:
-            rows = list(self._chunk(workspace_id, where, order, last, chunk_rows))
-            scanned += len(rows)
-            for index, row in enumerate(rows):
-                key = _Key(
-                    False, 0.0, utc(row["started_at"]) or row["started_at"], row["execution_id"]
-                )
+            keys, rows = self._chunk(workspace_id, where, order, last, chunk_rows)
+            scanned += len(keys)
+            for index, key in enumerate(keys):
                 if key == last:
                     continue  # the same row twice: an insert the index has not merged yet
                 last = key
-                if row["listed"] and row["matched"]:
+                row = rows.get(key)
+                if row is not None and row["listed"] and row["matched"]:
                     if skip:
                         skip -= 1
                         continue
                     items.append(item_of(row))
                     if len(items) == limit:
-                        more = index + 1 < len(rows) or len(rows) == chunk_rows
+                        more = index + 1 < len(keys) or len(keys) == chunk_rows
                         return ListPage(items, key.encode(order) if more else None, scanned)
-            if len(rows) < chunk_rows:
+            if len(keys) < chunk_rows:
                 return ListPage(items, None, scanned)
             if scanned >= self._scan_rows and not offset:
                 # A short page: the client goes on from where the scan stopped.
                 assert last is not None
                 return ListPage(items, last.encode(order), scanned)
-            chunk_rows = min(MAX_CHUNK_ROWS, chunk_rows * 2)
+            chunk_rows = min(MAX_CHUNK_ROWS, max(FIRST_CHUNK_ROWS, chunk_rows * 2))
 
     def _chunk(
         self,
@@ -359,26 +363,54 @@ class ExecutionList:
         order: ListOrder,
         after: _Key | None,
         chunk_rows: int,
-    ) -> Iterator[dict[str, Any]]:
+    ) -> tuple[list[_Key], dict[_Key, dict[str, Any]]]:
+        """The keys of the next chunk in order, and the joined row of each (by its key).
+
+        Two statements: the keys (the one scan of the index, with the prefilter), then the
+        rows of those keys, each table read by the chunk's ids."""
         sign = "<" if order.descending else ">"
         keyset = "1" if after is None else fill(_AFTER_START, sign=sign)
-        source = fill(_CHUNK_SOURCE, after=keyset, dir=order.direction)
-        query = fill(
-            _PAGE, rows=rows_query(source, where), match=where.match.sql, dir=order.direction
-        )
         parameters: dict[str, Any] = {
             **where.prefilter.parameters,
-            **where.match.parameters,
             "workspace_id": workspace_id,
             "chunk_rows": chunk_rows,
         }
         if after is not None:
             parameters["after_started"] = after.started_at
             parameters["after_id"] = after.execution_id
-        result = self._client.query(query, parameters=parameters)
+        keys_query = fill(
+            _CHUNK_KEYS, after=keyset, prefilter=where.prefilter.sql, dir=order.direction
+        )
+        keys = [
+            _Key(False, 0.0, utc(started) or started, execution_id)
+            for started, execution_id in self._client.query(
+                keys_query, parameters=parameters
+            ).result_rows
+        ]
+        if not keys:
+            return [], {}
+        starts = [key.started_at for key in keys]
+        rows_parameters = {
+            **where.match.parameters,
+            "workspace_id": workspace_id,
+            "chunk_low": min(starts),
+            "chunk_high": max(starts),
+            "chunk_ids": list({key.execution_id for key in keys}),
+        }
+        query = fill(
+            _PAGE,
+            rows=fill(_ROWS, source=_CHUNK_SOURCE, in_chunk=_IN_CHUNK),
+            match=where.match.sql,
+            dir=order.direction,
+        )
+        result = self._client.query(query, parameters=rows_parameters)
         names = result.column_names
+        rows: dict[_Key, dict[str, Any]] = {}
         for values in result.result_rows:
-            yield dict(zip(names, values, strict=True))
+            row = dict(zip(names, values, strict=True))
+            started = utc(row["started_at"]) or row["started_at"]
+            rows.setdefault(_Key(False, 0.0, started, row["execution_id"]), row)
+        return keys, rows
 
     def _page_by_value(self, asked: _Asked, after: _Key | None) -> ListPage:
         workspace_id, where, order, limit, offset = asked

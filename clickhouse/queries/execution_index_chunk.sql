@@ -1,10 +1,7 @@
--- One chunk of a page: the next index rows after the cursor, in the page's order, that the
--- filter's write-once part may match (the prefilter marker). the after marker is the keyset condition, with
--- a plain bound on `started_at` that the primary key serves; the dir marker is ASC or DESC.
+-- The index rows of one chunk, by the keys execution_index_keys.sql found: a range of the
+-- primary key, narrowed to the chunk's ids.
 SELECT *
 FROM execution_index
 WHERE workspace_id = {workspace_id:UUID}
-  AND @AFTER@
-  AND (@PREFILTER@)
-ORDER BY started_at @DIR@, execution_id @DIR@
-LIMIT {chunk_rows:UInt32}
+  AND started_at BETWEEN {chunk_low:DateTime64(6, 'UTC')} AND {chunk_high:DateTime64(6, 'UTC')}
+  AND execution_id IN {chunk_ids:Array(UUID)}

@@ -1,13 +1,14 @@
--- Executions as the list shows them, for the rows of `execution_index` that the source marker picks
--- (a chunk of a page, or every row a count or metric reads): the index's write-once fields,
--- and what changes as the execution runs, joined for those rows only (projections/listing.py
--- fills the source marker; every value in it is a server-side parameter). The columns are what the
--- filter language names (projections/filter_sql.py), plus what an item shows.
+-- Executions as the list shows them, for the rows of `execution_index` that the source marker
+-- picks (a chunk of a page, or every row a count or metric reads): the index's write-once
+-- fields, and what changes as the execution runs, joined for those rows only. For a chunk, the
+-- in-chunk marker is `execution_id IN` the chunk's ids (a parameter: each table is read by its
+-- primary key); for a count, true (the workspace bounds every read). projections/listing.py
+-- fills the markers; every value is a server-side parameter. The columns are what the filter
+-- language names (projections/filter_sql.py), plus what an item shows.
 --
 -- `listed` is 0 for the rows the list skips: an ingested execution's row when the execution
 -- is a run (the run's own row counts), and every row of a root span initiated twice but the
 -- first in the log (migration 0013).
-WITH chunk AS (@SOURCE@)
 SELECT
     i.execution_id AS execution_id,
     i.started_at AS started_at,
@@ -41,9 +42,9 @@ SELECT
     i.execution_id IN (
         SELECT execution_id FROM actuals_streams
         WHERE workspace_id = {workspace_id:UUID}
-          AND execution_id IN (SELECT execution_id FROM chunk)
+          AND @IN_CHUNK@
     ) AS has_actuals
-FROM chunk AS i
+FROM (@SOURCE@) AS i
 LEFT JOIN
 (
     SELECT
@@ -53,7 +54,7 @@ LEFT JOIN
         any(workflow_name) AS workflow_name,
         1 AS seen
     FROM executions
-    WHERE workspace_id = {workspace_id:UUID} AND execution_id IN (SELECT execution_id FROM chunk)
+    WHERE workspace_id = {workspace_id:UUID} AND @IN_CHUNK@
     GROUP BY execution_id
 ) AS e ON e.execution_id = i.execution_id
 LEFT JOIN
@@ -64,7 +65,7 @@ LEFT JOIN
         uniqExactMerge(span_count) AS span_count,
         min(initiated_position) AS initiated_position
     FROM execution_extent
-    WHERE workspace_id = {workspace_id:UUID} AND execution_id IN (SELECT execution_id FROM chunk)
+    WHERE workspace_id = {workspace_id:UUID} AND @IN_CHUNK@
     GROUP BY execution_id
 ) AS x ON x.execution_id = i.execution_id
 LEFT JOIN
@@ -75,7 +76,7 @@ LEFT JOIN
         min(started_at) AS started_at,
         any(trace_id) AS trace_id
     FROM runs
-    WHERE execution_id IN (SELECT execution_id FROM chunk)
+    WHERE @IN_CHUNK@
     GROUP BY execution_id
     HAVING any(workspace_id) = {workspace_id:UUID}
 ) AS r ON r.execution_id = i.execution_id
@@ -102,7 +103,7 @@ LEFT JOIN
             SELECT execution_id, argMinMerge(usage_result) AS usage_result
             FROM span_usage
             WHERE workspace_id = {workspace_id:UUID}
-              AND execution_id IN (SELECT execution_id FROM chunk)
+              AND @IN_CHUNK@
             GROUP BY execution_id, span_id
         )
     )
