@@ -46,7 +46,7 @@ from typing import Any
 
 import orjson
 
-from bench import _concurrency, _report, ingest, projections, runtime
+from bench import _concurrency, _report, ingest, lists, projections, runtime
 from bench import _projection_report as projection_report
 from bench._concurrency import concurrency_tables, measure_concurrency
 from bench._events import EventCloner
@@ -59,7 +59,18 @@ from bench._stores import POSTGRES, SQLITE, Env
 from bench._workflow import run_question_answer
 from domain.log.ledger import SQLITE_MODULE
 
-PARTS = ("ingest", "rate", "detail", "status", "lag", "phoenix", "rss", "runtime", "concurrency")
+PARTS = (
+    "ingest",
+    "rate",
+    "detail",
+    "status",
+    "lag",
+    "phoenix",
+    "rss",
+    "runtime",
+    "concurrency",
+    "lists",
+)
 BATCH = 100
 Table = tuple[str, list[str], list[list[str]]]
 
@@ -78,6 +89,7 @@ class Suite:
     peer: PeerSizes
     runtime_runs: int
     concurrency: _concurrency.Sizes
+    lists: lists.Sizes
 
 
 FULL = Suite(
@@ -99,6 +111,7 @@ FULL = Suite(
     rss_budget_seconds=150,
     runtime_runs=400,
     concurrency=_concurrency.FULL,
+    lists=lists.FULL,
     peer=PeerSizes(
         executions=500,
         wide_spans=projections.FULL.walk_spans,
@@ -119,6 +132,7 @@ QUICK = Suite(
     rss_budget_seconds=20,
     runtime_runs=20,
     concurrency=_concurrency.QUICK,
+    lists=lists.QUICK,
     peer=PeerSizes(
         executions=20,
         wide_spans=projections.QUICK.walk_spans,
@@ -212,6 +226,7 @@ def _meta(args: argparse.Namespace, suite: Suite) -> dict[str, Any]:
             "rss_budget_seconds": suite.rss_budget_seconds,
             "peer": suite.peer.__dict__,
             "concurrency": suite.concurrency.__dict__,
+            "lists": suite.lists.__dict__,
         },
     }
     meta["versions"]["arize-phoenix"] = installed_version() or "absent"
@@ -293,6 +308,9 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], Progr
         "runtime": lambda: results.__setitem__("runtime", runtime.measure(suite.runtime_runs)),
         "concurrency": lambda: results.__setitem__(
             "concurrency", measure_concurrency(cloner, suite.concurrency, logs)
+        ),
+        "lists": lambda: results.__setitem__(
+            "lists", lists.measure(http_env, url, suite.lists, logs)
         ),
     }
 
