@@ -391,6 +391,8 @@ def _tables(results: dict[str, Any]) -> list[Table]:
         found.append(rss_table(results["rss"]))
     if "phoenix" in results and "skipped" not in results["phoenix"]:
         found.append(phoenix_table(results["phoenix"]))
+    if "lists" in results:
+        found.append(lists.lists_table(results["lists"]))
     if "runtime" in results:
         header, rows = runtime.table(results["runtime"])
         found.append(("Runtime overhead: a no-op ten-node function", header, rows))

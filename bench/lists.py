@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,14 +37,13 @@ from bench._lists_bare import (
     ListCase,
     cases,
 )
-from bench._lists_data import BASE, RARE_WORD, insert_list_executions
+from bench._lists_data import BASE, RARE_WORD, load
+from bench._lists_peer import measure_peer
 from bench._runners import WORKSPACE
 from bench._stores import Env
-from domain.envelope import Envelope, validate_event
 from domain.keys import workspace_id_for
 from projections.clickhouse import connect
 from projections.listing import ListOrder, _Key
-from projections.migrations import apply_migrations
 
 LIMIT = 50
 DEPTH = 10_000
@@ -75,70 +73,6 @@ QUICK = Sizes(20_000, 10_000, 20, 10, 5, 10, 500, 20, 10)
 
 def _log(message: str) -> None:
     print(message, flush=True)
-
-
-def load(client: Any, workspace_id: UUID, total: int, chunk: int) -> dict[str, Any]:
-    """Migrate, drop the view no list reads, insert `total` executions; what it took."""
-    apply_migrations(client)
-    client.command("DROP VIEW IF EXISTS span_detail_mv")
-    started = time.perf_counter()
-    for offset in range(0, total, chunk):
-        insert_list_executions(client, workspace_id, offset, min(chunk, total - offset), total)
-    insert_seconds = time.perf_counter() - started
-    settle_started = time.perf_counter()
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        running = client.query(
-            "SELECT count() FROM system.merges WHERE database = currentDatabase()"
-        ).result_rows[0][0]
-        if not running:
-            break
-        time.sleep(0.5)
-    settle_seconds = time.perf_counter() - settle_started
-    counts = {
-        table: int(
-            client.query("SELECT count() FROM {t:Identifier}", parameters={"t": table}).result_rows[
-                0
-            ][0]
-        )
-        for table in ("events", "execution_index", "execution_extent", "span_usage")
-    }
-    counts["executions"] = int(
-        client.query("SELECT uniqExact(execution_id) FROM executions").result_rows[0][0]
-    )
-    if counts["execution_index"] != total or counts["executions"] != total:
-        raise RuntimeError(f"{counts} after loading {total:,} executions")
-    _validate_sample(client)
-    parts = client.query(
-        "SELECT table, count() FROM system.parts WHERE database = currentDatabase() AND active"
-        " GROUP BY table ORDER BY table"
-    ).result_rows
-    _log(
-        f"lists: {total:,} executions ({counts['events']:,} events) inserted in"
-        f" {insert_seconds:.1f} s, merges settled in {settle_seconds:.1f} s; rows {counts}"
-    )
-    return {
-        "executions": total,
-        "insert_seconds": insert_seconds,
-        "settle_seconds": settle_seconds,
-        "rows": counts,
-        "parts": {str(table): int(n) for table, n in parts},
-    }
-
-
-def _validate_sample(client: Any) -> None:
-    """A few events of every name pass the ingest validation: the shapes are ones it accepts."""
-    rows = client.query(
-        "SELECT name, payload FROM events GROUP BY name, payload ORDER BY name LIMIT 3 BY name"
-    ).result_rows
-    names = set()
-    for index, (name, payload) in enumerate(rows):
-        checked = validate_event(orjson.loads(payload), payload.encode(), index)
-        if not isinstance(checked, Envelope):
-            raise AssertionError(f"a generated {name} event does not validate: {checked}")
-        names.add(name)
-    if len(names) != 5:
-        raise AssertionError(f"the data holds events of {sorted(names)} only")
 
 
 def _cursor(started_at: datetime, execution_id: UUID) -> str:
@@ -274,16 +208,54 @@ def measure(env: Env, url: str, sizes: Sizes, logs: Path) -> dict[str, Any]:
                 f"  {name}: ours p50 {ours.p50 * 1e3:.1f} p99 {ours.p99 * 1e3:.1f} ms, bare"
                 f" p50 {bare.p50 * 1e3:.1f} p99 {bare.p99 * 1e3:.1f} ms ({ours.count} calls)"
             )
-        return {
-            "load": loaded,
-            "cases": shapes,
-            "pages": {name: samples.summary() for name, samples in timed.items()},
-            "count": counts,
-        }
     finally:
         writer.command("DROP DATABASE IF EXISTS {d:Identifier} SYNC", parameters={"d": DATABASE})
         reader.close()
         writer.close()
+    peer = measure_peer(
+        env, url, sizes.peer_executions, sizes.peer_repetitions, sizes.peer_budget_seconds, logs
+    )
+    return {
+        "load": loaded,
+        "cases": shapes,
+        "pages": {name: samples.summary() for name, samples in timed.items()},
+        "count": counts,
+        "peer": peer,
+    }
+
+
+def lists_table(found: dict[str, Any]) -> tuple[str, list[str], list[list[str]]]:
+    """Every page and the count: ours and the bare statement's p50 and p99."""
+    rows = []
+    for key, case in found["cases"].items():
+        for page in ("first", "deep"):
+            name = f"{key}/{page}"
+            if f"ours/{name}" not in found["pages"]:
+                continue
+            ours, bare = found["pages"][f"ours/{name}"], found["pages"][f"bare/{name}"]
+            where = "first" if page == "first" else f"after {case['depth']:,}"
+            rows.append(_row(f"{case['q']} ({case['matched']:,} kept)", where, ours, bare))
+    count = found["count"]
+    rows.append(_row("count by status", "-", count["ours"], count["bare"]))
+    header = ["filter", "page", "ours p50", "ours p99", "bare p50", "bare p99", "calls"]
+    executions = found["load"]["executions"]
+    return (
+        f"Lists at {executions:,} executions, ours over HTTP beside one bare statement",
+        header,
+        rows,
+    )
+
+
+def _row(what: str, where: str, ours: dict[str, Any], bare: dict[str, Any]) -> list[str]:
+    return [
+        what,
+        where,
+        f"{ours['p50_seconds'] * 1e3:.1f} ms",
+        f"{ours['p99_seconds'] * 1e3:.1f} ms",
+        f"{bare['p50_seconds'] * 1e3:.1f} ms",
+        f"{bare['p99_seconds'] * 1e3:.1f} ms",
+        str(ours["count"]),
+    ]
 
 
 def _counts(http: httpx.Client, client: Any, workspace_id: UUID, sizes: Sizes) -> dict[str, Any]:
