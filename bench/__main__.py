@@ -22,6 +22,10 @@ Parts, in order (each stops by itself; the whole suite stays under 15 minutes on
   and reading their status and detail back: latency per route beside one client's, errors by
   status, peak RSS, and acknowledged events missing from the log afterwards
   (`bench._concurrency`).
+- lists: issue 21's lists at 1,000,000 executions loaded straight into ClickHouse: five
+  filters' first and deep pages and the count by status over HTTP, each beside one bare
+  ClickHouse statement returning the same rows; the metadata-filtered first page beside
+  Phoenix's at 5,000 (`bench.lists`).
 
 Writes `bench/results/suite.{json,md}` (`suite-quick.*` with `--quick`). A part that fails is
 reported and the others still run; the exit code is then 1. A goal not met never fails the
@@ -417,7 +421,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\n{title}\n")
         print(_report.text_table(header, rows))
     goal_rows = [goal.cells() for goal in found]
-    print("\nGoals (issue 5 and concurrency), this run\n")
+    print("\nGoals (issue 5, concurrency and issue 21's lists), this run\n")
     print(_report.text_table(GOALS_HEADER, goal_rows))
     stem = "suite-quick" if args.quick else "suite"
     args.out.mkdir(parents=True, exist_ok=True)
@@ -425,7 +429,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     document = {**meta, "goals": [goal.as_json() for goal in found], "results": results}
     json_path.write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2))
     md_path = args.out / f"{stem}.md"
-    sections = [("Goals (issue 5 and concurrency)", GOALS_HEADER, goal_rows), *tables]
+    sections = [
+        ("Goals (issue 5, concurrency and issue 21's lists)", GOALS_HEADER, goal_rows),
+        *tables,
+    ]
     md_path.write_text(
         "\n\n".join(
             f"**{title}**\n\n{_report.markdown_table(header, rows)}"

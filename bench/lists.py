@@ -67,7 +67,7 @@ class Sizes:
     peer_budget_seconds: float
 
 
-FULL = Sizes(1_000_000, 250_000, 200, 120, 30, 60, 5_000, 200, 40)
+FULL = Sizes(1_000_000, 250_000, 200, 120, 10, 60, 5_000, 200, 40)
 QUICK = Sizes(20_000, 10_000, 20, 10, 5, 10, 500, 20, 10)
 
 
@@ -278,7 +278,7 @@ def _counts(http: httpx.Client, client: Any, workspace_id: UUID, sizes: Sizes) -
         {"ours": ours, "bare": bare},
         sizes.count_repetitions,
         sizes.count_budget_seconds,
-        warmup=2,
+        warmup=1,
     )
     for name, samples in timed.items():
         _log(f"  count, {name}: p50 {samples.p50 * 1e3:.1f} p99 {samples.p99 * 1e3:.1f} ms")
