@@ -22,6 +22,10 @@ Parts, in order (each stops by itself; the whole suite stays under 15 minutes on
   and reading their status and detail back: latency per route beside one client's, errors by
   status, peak RSS, and acknowledged events missing from the log afterwards
   (`bench._concurrency`).
+- lists: issue 21's lists at 1,000,000 executions loaded straight into ClickHouse: five
+  filters' first and deep pages and the count by status over HTTP, each beside one bare
+  ClickHouse statement returning the same rows; the metadata-filtered first page beside
+  Phoenix's at 5,000 (`bench.lists`).
 
 Writes `bench/results/suite.{json,md}` (`suite-quick.*` with `--quick`). A part that fails is
 reported and the others still run; the exit code is then 1. A goal not met never fails the
@@ -46,7 +50,7 @@ from typing import Any
 
 import orjson
 
-from bench import _concurrency, _report, ingest, projections, runtime
+from bench import _concurrency, _report, ingest, lists, projections, runtime
 from bench import _projection_report as projection_report
 from bench._concurrency import concurrency_tables, measure_concurrency
 from bench._events import EventCloner
@@ -59,7 +63,18 @@ from bench._stores import POSTGRES, SQLITE, Env
 from bench._workflow import run_question_answer
 from domain.log.ledger import SQLITE_MODULE
 
-PARTS = ("ingest", "rate", "detail", "status", "lag", "phoenix", "rss", "runtime", "concurrency")
+PARTS = (
+    "ingest",
+    "rate",
+    "detail",
+    "status",
+    "lag",
+    "phoenix",
+    "rss",
+    "runtime",
+    "concurrency",
+    "lists",
+)
 BATCH = 100
 Table = tuple[str, list[str], list[list[str]]]
 
@@ -78,6 +93,7 @@ class Suite:
     peer: PeerSizes
     runtime_runs: int
     concurrency: _concurrency.Sizes
+    lists: lists.Sizes
 
 
 FULL = Suite(
@@ -99,6 +115,7 @@ FULL = Suite(
     rss_budget_seconds=150,
     runtime_runs=400,
     concurrency=_concurrency.FULL,
+    lists=lists.FULL,
     peer=PeerSizes(
         executions=500,
         wide_spans=projections.FULL.walk_spans,
@@ -119,6 +136,7 @@ QUICK = Suite(
     rss_budget_seconds=20,
     runtime_runs=20,
     concurrency=_concurrency.QUICK,
+    lists=lists.QUICK,
     peer=PeerSizes(
         executions=20,
         wide_spans=projections.QUICK.walk_spans,
@@ -212,6 +230,7 @@ def _meta(args: argparse.Namespace, suite: Suite) -> dict[str, Any]:
             "rss_budget_seconds": suite.rss_budget_seconds,
             "peer": suite.peer.__dict__,
             "concurrency": suite.concurrency.__dict__,
+            "lists": suite.lists.__dict__,
         },
     }
     meta["versions"]["arize-phoenix"] = installed_version() or "absent"
@@ -294,6 +313,9 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], Progr
         "concurrency": lambda: results.__setitem__(
             "concurrency", measure_concurrency(cloner, suite.concurrency, logs)
         ),
+        "lists": lambda: results.__setitem__(
+            "lists", lists.measure(http_env, url, suite.lists, logs)
+        ),
     }
 
     def run_part(name: str) -> None:
@@ -373,6 +395,8 @@ def _tables(results: dict[str, Any]) -> list[Table]:
         found.append(rss_table(results["rss"]))
     if "phoenix" in results and "skipped" not in results["phoenix"]:
         found.append(phoenix_table(results["phoenix"]))
+    if "lists" in results:
+        found.append(lists.lists_table(results["lists"]))
     if "runtime" in results:
         header, rows = runtime.table(results["runtime"])
         found.append(("Runtime overhead: a no-op ten-node function", header, rows))
@@ -397,7 +421,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\n{title}\n")
         print(_report.text_table(header, rows))
     goal_rows = [goal.cells() for goal in found]
-    print("\nGoals (issue 5 and concurrency), this run\n")
+    print("\nGoals (issue 5, concurrency and issue 21's lists), this run\n")
     print(_report.text_table(GOALS_HEADER, goal_rows))
     stem = "suite-quick" if args.quick else "suite"
     args.out.mkdir(parents=True, exist_ok=True)
@@ -405,7 +429,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     document = {**meta, "goals": [goal.as_json() for goal in found], "results": results}
     json_path.write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2))
     md_path = args.out / f"{stem}.md"
-    sections = [("Goals (issue 5 and concurrency)", GOALS_HEADER, goal_rows), *tables]
+    sections = [
+        ("Goals (issue 5, concurrency and issue 21's lists)", GOALS_HEADER, goal_rows),
+        *tables,
+    ]
     md_path.write_text(
         "\n\n".join(
             f"**{title}**\n\n{_report.markdown_table(header, rows)}"

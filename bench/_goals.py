@@ -374,6 +374,76 @@ def _concurrency_goals(results: dict[str, Any]) -> list[Goal]:
     return goals
 
 
+LIST_LIMIT = 1.5
+LIST_PEER_LIMIT = 0.2
+
+
+def _page_title(page: str, case: dict[str, Any], executions: int) -> str:
+    where = "first page of 50" if page == "first" else f"page of 50 after {case['depth']:,}"
+    return f"list, {executions:,} executions, {case['q']}, {where}, p99"
+
+
+def _lists_goals(results: dict[str, Any]) -> list[Goal]:
+    """Issue 21: each filter's pages and the count beside the bare statement; the peer."""
+    found = results.get("lists")
+    if not found:
+        return [_missing("list pages and count beside the bare statement, p99", "≤ 1.5")]
+    executions = found["load"]["executions"]
+    goals = []
+    for key, case in found["cases"].items():
+        for page in ("first", "deep"):
+            if page == "deep" and case["depth"] is None:
+                goals.append(
+                    Goal(
+                        f"list, {executions:,} executions, {case['q']}, page 10,000 deep",
+                        f"not applicable: the filter keeps {case['matched']:,}",
+                        "-",
+                        None,
+                        "-",
+                        None,
+                    )
+                )
+                continue
+            ours = found["pages"][f"ours/{key}/{page}"]["p99_seconds"]
+            bare = found["pages"][f"bare/{key}/{page}"]["p99_seconds"]
+            goals.append(
+                _ratio_goal(
+                    _page_title(page, case, executions),
+                    (ours, _ms(ours)),
+                    (bare, f"bare statement {_ms(bare)}"),
+                    f"≤ {LIST_LIMIT}",
+                    lambda r: _at_most(r, LIST_LIMIT),
+                )
+            )
+    count = found["count"]
+    goals.append(
+        _ratio_goal(
+            f"count by status over {executions:,} executions, p99",
+            (count["ours"]["p99_seconds"], _ms(count["ours"]["p99_seconds"])),
+            (count["bare"]["p99_seconds"], f"bare GROUP BY {_ms(count['bare']['p99_seconds'])}"),
+            f"≤ {LIST_LIMIT}",
+            lambda r: _at_most(r, LIST_LIMIT),
+        )
+    )
+    peer = found.get("peer", {})
+    title = "list, first page filtered by metadata, beside Phoenix's, p99"
+    if "skipped" in peer or not peer:
+        goals.append(_missing(title, f"≤ {LIST_PEER_LIMIT}", peer.get("skipped", "not measured")))
+    else:
+        ours, theirs = peer["ours"]["p99_seconds"], peer["phoenix"]["p99_seconds"]
+        goals.append(
+            _ratio_goal(
+                f"list, {peer['executions']:,} executions, {peer['q']}, first page, p99,"
+                " beside Phoenix's",
+                (ours, _ms(ours)),
+                (theirs, f"Phoenix {_ms(theirs)}"),
+                f"≤ {LIST_PEER_LIMIT}",
+                lambda r: _at_most(r, LIST_PEER_LIMIT),
+            )
+        )
+    return goals
+
+
 def goals(results: dict[str, Any], spans_per_event: float) -> list[Goal]:
     """Every goal of issue 5, in the issue's order, with the ceiling rows beside them; then the
     concurrency goals."""
@@ -386,4 +456,5 @@ def goals(results: dict[str, Any], spans_per_event: float) -> list[Goal]:
         _rss_goal(results),
         postgres,
         *_concurrency_goals(results),
+        *_lists_goals(results),
     ]
