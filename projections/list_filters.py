@@ -56,7 +56,6 @@ def list_filter(expr: Expr | None, deployment: UUID | str | None = None) -> List
             prefilter = prefilter & SqlCondition(
                 f"{undecided} OR ({compiled.sql})", compiled.parameters
             )
-            exact = False
         else:
             exact = False
     if deployment is not None:

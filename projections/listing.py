@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -135,7 +136,8 @@ class ListFilter:
     match: SqlCondition = SqlCondition()
     prefilter: SqlCondition = SqlCondition()
     exact: bool = False
-    """The prefilter is the whole filter: every row of the index it keeps, the filter keeps."""
+    """Every term of the filter is in the prefilter: the index rows it keeps are, as a rule,
+    the rows the filter keeps (a run's, or a row the list skips, may still be dropped)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +290,14 @@ class GroupCount:
     execution_count: int
 
 
+def _next_chunk_rows(previous: int, scanned: int, kept: int, wanted: int) -> int:
+    """The next chunk's size: enough for the rows still wanted at the rate the filter has kept
+    rows so far (with half again to spare), at least twice the last one. Each chunk is a join
+    of its ids with tables sorted by execution id, so a few big ones cost less than many."""
+    enough = math.ceil(wanted * scanned / kept * 1.5) if kept else MAX_CHUNK_ROWS
+    return min(MAX_CHUNK_ROWS, max(FIRST_CHUNK_ROWS, 2 * previous, enough))
+
+
 class _Asked(NamedTuple):
     """What a page request asks for."""
 
@@ -328,9 +338,11 @@ class ExecutionList:
         items: list[ExecutionItem] = []
         scanned = 0
         skip = offset
-        # A prefilter that is the whole filter keeps every row it reads: one more than the page
-        # tells whether another page follows. Otherwise some rows will be dropped after the join.
+        # A prefilter that is the whole filter keeps (nearly) every row it reads: one more than
+        # the page tells whether another page follows. Otherwise rows are dropped after the
+        # join, and the chunks grow by what the first ones kept.
         chunk_rows = limit + 1 if where.exact else max(FIRST_CHUNK_ROWS, 2 * limit)
+        kept = 0
         last: _Key | None = after
         while True:
             keys, rows = self._chunk(workspace_id, where, order, last, chunk_rows)
@@ -341,6 +353,7 @@ class ExecutionList:
                 last = key
                 row = rows.get(key)
                 if row is not None and row["listed"] and row["matched"]:
+                    kept += 1
                     if skip:
                         skip -= 1
                         continue
@@ -354,7 +367,7 @@ class ExecutionList:
                 # A short page: the client goes on from where the scan stopped.
                 assert last is not None
                 return ListPage(items, last.encode(order), scanned)
-            chunk_rows = min(MAX_CHUNK_ROWS, max(FIRST_CHUNK_ROWS, chunk_rows * 2))
+            chunk_rows = _next_chunk_rows(chunk_rows, scanned, kept, limit + skip - len(items))
 
     def _chunk(
         self,
