@@ -352,7 +352,7 @@ class ExecutionList:
                     continue  # the same row twice: an insert the index has not merged yet
                 last = key
                 row = rows.get(key)
-                if row is not None and row["listed"] and row["matched"]:
+                if row is not None:  # the rows statement returns only rows the list shows
                     kept += 1
                     if skip:
                         skip -= 1
@@ -377,7 +377,8 @@ class ExecutionList:
         after: _Key | None,
         chunk_rows: int,
     ) -> tuple[list[_Key], dict[_Key, dict[str, Any]]]:
-        """The keys of the next chunk in order, and the joined row of each (by its key).
+        """The keys of the next chunk in order, and the joined row (by its key) of each the
+        list shows.
 
         Two statements: the keys (the one scan of the index, with the prefilter), then the
         rows of those keys, each table read by the chunk's ids."""
