@@ -19,6 +19,7 @@ from api.logs import AccessLogMiddleware
 from api.routes import (
     actuals,
     admin,
+    datalab,
     deployment_executions,
     deployments,
     events,
@@ -26,7 +27,9 @@ from api.routes import (
     executions,
     health,
     lists,
+    payloads,
     reference,
+    velt,
     workflows,
 )
 from api.routes.admin import ReplayState
@@ -34,7 +37,8 @@ from api.settings import Settings
 from domain.errors import ExecutionNotFound
 from domain.keys import KeyRing
 from domain.log.ledger import SQLITE_MODULE, TAIL_RECORDS, Ledger
-from domain.position_tokens import PositionTokens
+from domain.payload_links import PayloadLinks
+from domain.position_tokens import PositionTokens, log_secret
 from domain.state import ResolvedState
 from projections.views import Views
 from runtime.executor import Runtime
@@ -100,7 +104,11 @@ def create_app(env: Mapping[str, str], settings: Settings | None = None) -> Star
         live.watch()
         app.state.ledger = ledger
         app.state.keys = KeyRing(ledger, cache_seconds=settings.key_cache_seconds)
-        app.state.position_tokens = PositionTokens.of_log(ledger)
+        secret = log_secret(ledger)
+        app.state.position_tokens = PositionTokens(secret)
+        app.state.payload_links = PayloadLinks.of(
+            secret, settings.payload_secret, settings.payload_url_seconds
+        )
         app.state.live = live
         views = app.state.views = Views(live, ledger.max_position, settings.read_wait_seconds)
         app.state.replay = ReplayState()
@@ -145,6 +153,9 @@ def create_app(env: Mapping[str, str], settings: Settings | None = None) -> Star
             *workflows.routes,
             *actuals.routes,
             *admin.routes,
+            *velt.routes,
+            *datalab.routes,
+            *payloads.routes,
             *reference.routes,
         ],
         middleware=[Middleware(AccessLogMiddleware)],

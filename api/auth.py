@@ -14,17 +14,20 @@ API_KEY_HEADER = "x-api-key"
 ADMIN_TOKEN_HEADER = "x-admin-token"  # noqa: S105 (a header name, not a secret)
 
 
-async def require_workspace(request: Request) -> Workspace:
-    """The workspace of the request's key; 401 when the key is missing or not accepted."""
-    key = request.headers.get(API_KEY_HEADER)
+async def require_workspace(
+    request: Request, header: str = API_KEY_HEADER, header_name: str = "X-API-KEY"
+) -> Workspace:
+    """The workspace of the request's key (in `header`, which messages call `header_name`);
+    401 when the key is missing or not accepted."""
+    key = request.headers.get(header)
     if not key:
-        raise Unauthorized("the X-API-KEY header is required")
+        raise Unauthorized(f"the {header_name} header is required")
     keys: KeyRing = request.app.state.keys
     hit = keys.cached(key)
     # A cache miss reads the log: off the event loop, where it may wait behind writers.
     workspace = hit if hit is not False else await run_in_threadpool(keys.authenticate, key)
     if workspace is None:
-        raise Unauthorized("the X-API-KEY is not a valid key")
+        raise Unauthorized(f"the {header_name} is not a valid key")
     return workspace
 
 

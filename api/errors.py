@@ -26,6 +26,7 @@ from domain.errors import (
     InvalidCursor,
     InvalidInputs,
     NotVisibleYet,
+    PayloadNotFound,
     PositionBeyondLog,
 )
 from runtime.entrypoints import EntrypointError
@@ -184,6 +185,7 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     ApiError: handle_api_error,
     ExecutionNotFound: handle_not_found,
     DeploymentNotFound: handle_not_found,
+    PayloadNotFound: handle_not_found,
     InvalidInputs: handle_invalid_inputs,
     ExternalIdConflict: handle_external_id_conflict,
     EntrypointError: handle_broken_entrypoint,

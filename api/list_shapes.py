@@ -25,6 +25,7 @@ def item_json(item: ExecutionItem, base_url: str) -> dict[str, Any]:
         }
     return {
         "id": execution_id,
+        "number": item.number,
         "workflow": item.workflow or None,
         "status": item.status,
         "started_at": iso(item.started_at),

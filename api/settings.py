@@ -70,6 +70,8 @@ class Settings:
     replica: str = "embedded"
     deployments_file: Path | None = None
     connection_limits: ConnectionLimits = field(default_factory=ConnectionLimits)
+    payload_url_seconds: int = 3600
+    payload_secret: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -116,6 +118,8 @@ class Settings:
             log_level=(env.get("RUNLEDGER_LOG_LEVEL") or "INFO").upper(),
             graceful_shutdown_seconds=_float(env, "RUNLEDGER_SHUTDOWN_SECONDS", 30.0),
             log_env=log_env,
+            payload_url_seconds=_int(env, "RUNLEDGER_PAYLOAD_URL_SECONDS", 3600),
+            payload_secret=env.get("RUNLEDGER_PAYLOAD_SECRET") or None,
             connection_limits=ConnectionLimits(
                 header_timeout_seconds=_float(env, "RUNLEDGER_HEADER_TIMEOUT_SECONDS", 10.0),
                 body_timeout_seconds=_float(env, "RUNLEDGER_BODY_TIMEOUT_SECONDS", 60.0),

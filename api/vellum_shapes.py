@@ -76,6 +76,7 @@ def detail_json(execution_id: str, page: DetailPage) -> dict[str, Any]:
         "state": _state(page.state),
         "status": summary.status.value,
         "has_more": page.has_more,
+        "number": page.number,
         **unreadable_json(page.unreadable),
     }
 
@@ -101,4 +102,5 @@ def pending_detail_json(pending: PendingDetail) -> dict[str, Any]:
         "state": None,
         "status": "INITIATED" if run.started else "PENDING",
         "has_more": False,
+        "number": pending.number,
     }

@@ -46,6 +46,10 @@ class ExecutionNotFound(RunledgerError):
         super().__init__(f"no workflow execution {execution_id} in this workspace")
 
 
+class PayloadNotFound(RunledgerError):
+    """A payload link's span has no such value (a link is signed only for values it had)."""
+
+
 class InvalidCursor(RunledgerError):
     """A paging cursor that does not point into the execution being paged."""
 

@@ -53,6 +53,20 @@ class TokenSecret(Aggregate):
         return _SECRET_ID
 
 
+def log_secret(ledger: Ledger) -> bytes:
+    """The log's secret, creating it if no server did before; every replica reads the same.
+    Each use derives its own key from it (a keyed hash with a purpose of its own)."""
+    try:
+        secret: TokenSecret = ledger.repository.get(_SECRET_ID)
+    except AggregateNotFoundError:
+        try:
+            secret = TokenSecret(secrets.token_hex(32))
+            ledger.save(secret)
+        except IntegrityError:  # another replica created it first: use theirs
+            secret = ledger.repository.get(_SECRET_ID)
+    return bytes.fromhex(secret.key_hex)
+
+
 class PositionTokens:
     """Turns a workspace's log positions into tokens and back."""
 
@@ -62,15 +76,7 @@ class PositionTokens:
     @classmethod
     def of_log(cls, ledger: Ledger) -> PositionTokens:
         """The tokens of this log, creating its secret if no server did before."""
-        try:
-            secret: TokenSecret = ledger.repository.get(_SECRET_ID)
-        except AggregateNotFoundError:
-            try:
-                secret = TokenSecret(secrets.token_hex(32))
-                ledger.save(secret)
-            except IntegrityError:  # another replica created it first: use theirs
-                secret = ledger.repository.get(_SECRET_ID)
-        return cls(bytes.fromhex(secret.key_hex))
+        return cls(log_secret(ledger))
 
     def _digest(self, purpose: bytes, data: bytes) -> bytes:
         return hashlib.blake2b(data, digest_size=8, key=self._key, person=purpose).digest()

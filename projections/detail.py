@@ -98,6 +98,8 @@ class DetailPage:
     """The runtime's record of the execution, when it made it."""
     actuals: list[dict[str, Any]] | None = None
     """The newest actual per output, when any was submitted."""
+    number: int | None = None
+    """The execution's stable integer id (migration 0014); None until it is listed."""
 
     @property
     def read(self) -> ExecutionRead:
@@ -201,6 +203,7 @@ class ExecutionDetails:
         if root is None:
             root = self._root_elsewhere(ids, execution_id)
         rejected = root is not None and root.status == "REJECTED"
+        run = run_view(workspace_id, header.result())
         return DetailPage(
             summary=summary,
             root=_with_usage(root, usage) if root is not None else None,
@@ -215,8 +218,9 @@ class ExecutionDetails:
             outputs=stored_object(root.outputs, "outputs", unreadable) if root else None,
             error=workflow_error(root.error, "error", unreadable) if root and rejected else None,
             unreadable=unreadable,
-            run=run_view(workspace_id, header.result()),
+            run=run,
             actuals=actuals_view(header.result()),
+            number=execution_number(run, header.result()["initiated_position"]),
         )
 
     def _cursor_position(self, ids: dict[str, Any], span_id: UUID) -> int | None:
@@ -233,11 +237,18 @@ class ExecutionDetails:
     def _root_elsewhere(self, ids: dict[str, Any], execution_id: UUID) -> SpanView | None:
         # The root's first event was not the execution's first (a node's was logged before the
         # workflow's initiated): two more statements, for such executions only.
-        position = self._position(ids, execution_id)
+        return self._span(ids, execution_id)
+
+    def span(self, workspace_id: UUID, execution_id: UUID, span_id: UUID) -> SpanView | None:
+        """One span of the execution, with its values and events; None if it has none such."""
+        return self._span({"workspace_id": workspace_id, "execution_id": execution_id}, span_id)
+
+    def _span(self, ids: dict[str, Any], span_id: UUID) -> SpanView | None:
+        position = self._position(ids, span_id)
         if position is None:
             return None
         rows = self._spans(ids, _NO_PAGE, position, 1)
-        return rows[0][1] if rows else None
+        return rows[0][1] if rows and rows[0][1].span_id == span_id else None
 
     def _spans(
         self,
@@ -290,6 +301,14 @@ class ExecutionDetails:
             )
             views.append((int(position), view))
         return views
+
+
+def execution_number(run: RunView | None, initiated_position: int | None) -> int | None:
+    """An execution's number (migration 0014): its run request's position, or else its root
+    span's first initiated event's."""
+    if run is not None and run.requested_position is not None:
+        return run.requested_position
+    return int(initiated_position) if initiated_position is not None else None
 
 
 def _with_usage(span: SpanView, usage: dict[UUID, str]) -> SpanView:

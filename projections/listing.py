@@ -145,6 +145,7 @@ class ExecutionItem:
     """One execution as a list shows it."""
 
     execution_id: UUID
+    number: int
     status: str
     workflow: str
     deployment_id: UUID | None
@@ -199,6 +200,7 @@ def item_of(row: dict[str, Any]) -> ExecutionItem:
     """An item from a row of execution_rows.sql."""
     return ExecutionItem(
         execution_id=row["execution_id"],
+        number=int(row["number"]),
         status=row["status"],
         workflow=row["workflow"],
         deployment_id=row["deployment_id"],

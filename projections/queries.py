@@ -19,6 +19,7 @@ _STATUS = query_text("execution_status")
 _HEADER = query_text("execution_header")
 _OUTCOME_EVENT = query_text("outcome_event")
 _RUN_BY_EXTERNAL_ID = query_text("run_by_external_id")
+_BY_NUMBER = query_text("execution_by_number")
 
 
 def utc(value: datetime | None) -> datetime | None:
@@ -53,6 +54,12 @@ class RunView:
     cancel_requested: dict[str, Any] | None
     inputs: dict[str, Any]
     deployment_id: UUID | None = None
+    release_id: UUID | None = None
+    release_tag: str | None = None
+    external_id: str | None = None
+    metadata: dict[str, Any] | None = None
+    requested_position: int | None = None
+    """Where the request is in the log: the execution's number (migration 0014)."""
 
     @property
     def started(self) -> bool:
@@ -87,7 +94,20 @@ def execution_ids(workspace_id: UUID, execution_id: UUID) -> dict[str, Any]:
 
 def run_view(workspace_id: UUID, row: dict[str, Any]) -> RunView | None:
     """The `run` column of a status or header row, when it is a run of this workspace."""
-    run_workspace, requested_at, started_at, finished, cancel, inputs, deployment_id = row["run"]
+    (
+        run_workspace,
+        requested_at,
+        started_at,
+        finished,
+        cancel,
+        inputs,
+        deployment_id,
+        release_id,
+        release_tag,
+        external_id,
+        metadata,
+        requested_position,
+    ) = row["run"]
     if run_workspace != workspace_id or requested_at is None:
         return None
     return RunView(
@@ -97,6 +117,11 @@ def run_view(workspace_id: UUID, row: dict[str, Any]) -> RunView | None:
         cancel_requested=orjson.loads(cancel) if cancel else None,
         inputs=orjson.loads(inputs) if inputs else {},
         deployment_id=deployment_id,
+        release_id=release_id,
+        release_tag=release_tag,
+        external_id=external_id,
+        metadata=orjson.loads(metadata) if metadata else None,
+        requested_position=requested_position,
     )
 
 
@@ -127,6 +152,12 @@ class ExecutionQueries:
         """The execution of the run an `external_id` names in the workspace."""
         parameters = {"workspace_id": workspace_id, "external_id": external_id}
         rows = self._client.query(_RUN_BY_EXTERNAL_ID, parameters=parameters).result_rows
+        return rows[0][0] if rows else None
+
+    def by_number(self, workspace_id: UUID, number: int) -> UUID | None:
+        """The execution a number names in the workspace (migration 0014), if any."""
+        parameters = {"workspace_id": workspace_id, "number": number}
+        rows = self._client.query(_BY_NUMBER, parameters=parameters).result_rows
         return rows[0][0] if rows else None
 
     def outcome_event_id(self, workspace_id: UUID, execution_id: UUID) -> UUID | None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
@@ -30,8 +30,15 @@ from uuid import UUID
 import orjson
 from clickhouse_connect.driver.client import Client
 
-from domain.errors import DeploymentNotFound, ExecutionNotFound, NotVisibleYet, PositionBeyondLog
+from domain.errors import (
+    DeploymentNotFound,
+    ExecutionNotFound,
+    NotVisibleYet,
+    PayloadNotFound,
+    PositionBeyondLog,
+)
 from domain.lifecycle import ExecutionStatus
+from domain.payload_links import PayloadRef
 from domain.state import ResolvedState
 from domain.vocabulary import DEPLOYMENT_CONTEXT_TYPE
 from projections.deployments import DeploymentQueries, DeploymentView
@@ -40,6 +47,7 @@ from projections.filter_grammar import Expr
 from projections.list_filters import list_filter
 from projections.listing import ExecutionList, GroupCount, ListFilter, ListOrder, ListPage
 from projections.metrics import Bucket, ExecutionMetrics, Interval
+from projections.origin import Origin, ingested_origin, run_origin
 from projections.queries import ExecutionQueries, ExecutionRead, RunView
 from projections.state import execution_state, recorded_events
 
@@ -80,6 +88,20 @@ class PendingDetail:
     execution_id: UUID
     run: RunView
     actuals: list[dict[str, Any]] | None
+
+    @property
+    def number(self) -> int | None:
+        """The execution's number: its request's log position (migration 0014)."""
+        return self.run.requested_position
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionView:
+    """One execution as the views of other systems show it (Velt's, Datalab's): a page of its
+    spans, or what its request says while none is visible, and what it is of."""
+
+    page: DetailPage | PendingDetail
+    origin: Origin
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +200,63 @@ class Views:
         if state is None:
             raise ExecutionNotFound(execution_id)
         return state
+
+    def execution_view(
+        self,
+        workspace_id: UUID,
+        execution_id: UUID,
+        prev_span_id: UUID | None,
+        limit: int,
+        *,
+        number: int | None = None,
+    ) -> ExecutionView:
+        """A page of the execution's spans (as `detail`) with its origin: the deployment's name
+        and the release's version number looked up when the deployment is registered here.
+        Given a `number`, an execution whose number is another is not found."""
+        page = self.detail(workspace_id, execution_id, prev_span_id, limit)
+        if number is not None and page.number != number:
+            raise ExecutionNotFound(f"number {number}")
+        root = page.root if isinstance(page, DetailPage) else None
+        workflow = root.label or None if root is not None else None
+        if page.run is not None:
+            origin = run_origin(page.run, workflow)
+        else:
+            assert isinstance(page, DetailPage)  # a pending detail is a run's
+            origin = ingested_origin(page.parent_context, workflow)
+        if origin.deployment_id is not None:
+            found = self._live.deployments.find(workspace_id, str(origin.deployment_id))
+            if found is not None:
+                versions = {release.id: n for n, release in enumerate(found.releases, 1)}
+                origin = replace(
+                    origin,
+                    deployment=origin.deployment or found.name,
+                    release_version=versions.get(origin.release_id)
+                    if origin.release_id is not None
+                    else None,
+                )
+        return ExecutionView(page, origin)
+
+    def execution_by_number(self, workspace_id: UUID, number: int) -> UUID:
+        """The execution a number names in the workspace (migration 0014); `ExecutionNotFound`
+        if none. Read it with `execution_view(..., number=number)`, which checks that the
+        number is the execution's own."""
+        found = self._live.queries.by_number(workspace_id, number)
+        if found is None and self.catch_up():
+            found = self._live.queries.by_number(workspace_id, number)
+        if found is None:
+            raise ExecutionNotFound(f"number {number}")
+        return found
+
+    def payload(self, ref: PayloadRef) -> str:
+        """The JSON text of the span value a payload link names; `PayloadNotFound` when the
+        span has no such value (or the workspace no such span)."""
+        span = self._live.details.span(ref.workspace_id, ref.execution_id, ref.span_id)
+        if span is None and self.catch_up():
+            span = self._live.details.span(ref.workspace_id, ref.execution_id, ref.span_id)
+        value = getattr(span, ref.value.field) if span is not None else ""
+        if not value:
+            raise PayloadNotFound(f"no {ref.value.field} of span {ref.span_id}")
+        return str(value)
 
     def run_by_external_id(self, workspace_id: UUID, external_id: str) -> UUID:
         """The execution of the run an `external_id` names; `ExecutionNotFound` if none."""

@@ -66,6 +66,15 @@ SCHEMAS: Json = {
             for name in ("output_key", "output_id")
         ],
     ),
+    "ExecutionNumber": nullable(
+        {
+            "type": "integer",
+            "minimum": 1,
+            "description": "Runledger's addition: the execution's stable integer id in its "
+            "workspace (the log position of its run request or its root span's first initiated "
+            "event), as Datalab's reads take it; null until the execution is listed.",
+        }
+    ),
     "Actuals": {
         "type": "array",
         "items": ref("Actual"),
@@ -175,12 +184,13 @@ SCHEMAS: Json = {
                 "type": "boolean",
                 "description": "Runledger's addition: more spans follow this page.",
             },
+            "number": ref("ExecutionNumber"),
             "actuals": ref("Actuals"),
             "unreadable": ref("Unreadable"),
         },
         ("span_id", "start", "inputs", "outputs", "spans", "status", "has_more"),
         "Vellum's `WorkflowExecutionDetail` for one page of spans, plus `status`, `has_more`, "
-        "`actuals` and `unreadable`.",
+        "`number`, `actuals` and `unreadable`.",
     ),
 }
 

@@ -37,6 +37,11 @@ SCHEMAS: Json = {
     "ExecutionListItem": obj(
         {
             "id": UUID,
+            "number": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "The execution's stable integer id (Datalab's reads take it).",
+            },
             "workflow": nullable({"type": "string"}),
             "status": {"type": "string", "enum": STATUSES},
             "started_at": DATE_TIME,
@@ -75,6 +80,7 @@ SCHEMAS: Json = {
         },
         (
             "id",
+            "number",
             "workflow",
             "status",
             "started_at",

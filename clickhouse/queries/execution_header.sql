@@ -3,7 +3,8 @@
 -- state (0011), and its usage rows: one (span_id, usage_result) per span that reported usage
 -- (span_usage holds no other). The detail sums them for the execution's totals and looks the
 -- page's spans up in them. `count()` is 0 when the execution is unknown in the workspace.
--- `run` and `actuals` as in execution_status.sql.
+-- `run` and `actuals` as in execution_status.sql; `initiated_position` is where the root span was
+-- first initiated, the number of an execution the runtime did not run (migration 0014).
 SELECT
     count() AS row_count,
     min(first_position) AS first_position,
@@ -27,11 +28,17 @@ SELECT
     (
         SELECT tuple(
             any(workspace_id), min(requested_at), min(started_at), any(finished_status),
-            any(cancel_requested), any(inputs), any(deployment_id)
+            any(cancel_requested), any(inputs), any(deployment_id), any(release_id),
+            any(release_tag), any(external_id), any(metadata), min(requested_position)
         )
         FROM runs
         WHERE execution_id = {execution_id:UUID}
     ) AS run,
+    (
+        SELECT min(initiated_position)
+        FROM execution_extent
+        WHERE workspace_id = {workspace_id:UUID} AND execution_id = {execution_id:UUID}
+    ) AS initiated_position,
     (
         SELECT groupArray((position, item, actual, timestamp))
         FROM actuals FINAL

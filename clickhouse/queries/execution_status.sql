@@ -16,7 +16,8 @@ SELECT
     (
         SELECT tuple(
             any(workspace_id), min(requested_at), min(started_at), any(finished_status),
-            any(cancel_requested), any(inputs), any(deployment_id)
+            any(cancel_requested), any(inputs), any(deployment_id), any(release_id),
+            any(release_tag), any(external_id), any(metadata), min(requested_position)
         )
         FROM runs
         WHERE execution_id = {execution_id:UUID}

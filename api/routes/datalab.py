@@ -1,0 +1,98 @@
+"""`GET /api/v1/workflows/executions/{execution_id}`: Datalab's execution status (seeds/004),
+a view of the same projections as Vellum's status and detail.
+
+Datalab's ids are integers: the execution is named by its number (migration 0014), which
+Runledger's own list and detail show too. The key is `X-API-Key`, as every Runledger route
+takes it. A path id that is not an integer is a 422 in Datalab's (FastAPI's) validation shape,
+`{"detail": [{"loc", "msg", "type"}]}`; other errors keep the shape every route answers, whose
+`detail` is a string as FastAPI's own errors are.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from api.auth import require_workspace
+from api.datalab_shapes import status_json
+from domain.errors import ExecutionNotFound
+from domain.payload_links import PayloadLinks, PayloadRef, PayloadValue
+from projections.detail import DetailPage, SpanView
+from projections.views import ExecutionView, Views
+
+# Spans read per statement while the steps are gathered: Datalab's answer has no paging, so
+# it holds every step, read in pages of the detail's largest size.
+_SPANS_PER_READ = 1000
+_LARGEST_NUMBER = 2**64 - 1
+
+
+def _validation_error(raw: str) -> Response:
+    detail = [
+        {
+            "type": "int_parsing",
+            "loc": ["path", "execution_id"],
+            "msg": "Input should be a valid integer, unable to parse string as an integer",
+            "input": raw[:200],
+        }
+    ]
+    return Response(
+        orjson.dumps({"detail": detail}), status_code=422, media_type="application/json"
+    )
+
+
+def _all_spans(
+    views: Views, workspace_id: UUID, number: int
+) -> tuple[ExecutionView, list[SpanView]]:
+    """The execution and every span of it, page after page."""
+    execution_id = views.execution_by_number(workspace_id, number)
+    view = views.execution_view(workspace_id, execution_id, None, _SPANS_PER_READ, number=number)
+    page = view.page
+    if not isinstance(page, DetailPage):
+        return view, []
+    spans = list(page.spans)
+    while page.has_more and page.spans:
+        following = views.detail(
+            workspace_id, execution_id, page.spans[-1].span_id, _SPANS_PER_READ
+        )
+        if not isinstance(following, DetailPage):
+            break
+        page = following
+        spans.extend(page.spans)
+    return view, spans
+
+
+async def execution_status(request: Request) -> Response:
+    """The execution's status and each step's, with links to the finished steps' outputs."""
+    workspace = await require_workspace(request, header_name="X-API-Key")
+    raw = request.path_params["execution_id"]
+    try:
+        number = int(raw)
+    except ValueError:
+        return _validation_error(raw)
+    if not 1 <= number <= _LARGEST_NUMBER:  # no execution has such a number
+        raise ExecutionNotFound(f"number {number}")
+    views: Views = request.app.state.views
+    view, spans = await run_in_threadpool(_all_spans, views, workspace.id, number)
+    links: PayloadLinks = request.app.state.payload_links
+    execution_id = (
+        view.page.execution_id
+        if not isinstance(view.page, DetailPage)
+        else (view.page.summary.execution_id)
+    )
+
+    def output_url(span_id: UUID, value: PayloadValue) -> str:
+        token = links.token(PayloadRef(workspace.id, execution_id, span_id, value))
+        return f"{request.base_url}v1/payloads/{token}"
+
+    body = status_json(view, number, spans, output_url)
+    return Response(orjson.dumps(body), media_type="application/json")
+
+
+routes = [
+    Route("/api/v1/workflows/executions/{execution_id}", execution_status, methods=["GET"]),
+]

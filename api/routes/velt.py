@@ -1,0 +1,105 @@
+"""`POST /v2/workflow/executions/get`: Velt's execution read (seeds/003), a view of the same
+projections as Vellum's status and detail.
+
+The key is a Runledger API key in `x-velt-api-key`; Velt's `x-velt-auth-token` (a user's
+token in Velt) is accepted and ignored, since a Runledger key alone names the workspace.
+Every error is in Velt's shape, `{"error": {"message", "status"}}`, with the HTTP status that
+fits (api/velt_errors.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from api.auth import require_workspace
+from api.body import read_limited_body
+from api.errors import ApiError
+from api.velt_errors import velt_error
+from api.velt_shapes import result_json
+from domain.errors import FieldError, InvalidCursor
+from projections.detail import DetailPage
+from projections.views import Views
+
+VELT_KEY_HEADER = "x-velt-api-key"
+DEFAULT_STEP_LIMIT = 1000
+MAX_STEP_LIMIT = 1000
+
+
+def _invalid(field: str, reason: str) -> ApiError:
+    return ApiError(400, f"{field} {reason}", [FieldError(None, field, reason)])
+
+
+def parse_request(body: bytes) -> tuple[UUID, UUID | None, int]:
+    """The execution id, the step cursor and the page's size from `{"data": {...}}`."""
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise _invalid("body", "must be JSON") from None
+    if not isinstance(parsed, dict):
+        raise _invalid("body", "must be a JSON object")
+    data = parsed.get("data")
+    if not isinstance(data, dict):
+        raise _invalid("data", "is required and must be an object")
+    raw_id = data.get("executionId")
+    if not isinstance(raw_id, str) or not raw_id:
+        raise _invalid("data.executionId", "is required and must be a string")
+    return (
+        _uuid("data.executionId", raw_id),
+        _cursor(data.get("stepCursor")),
+        _limit(data.get("stepLimit")),
+    )
+
+
+def _uuid(field: str, raw: str) -> UUID:
+    try:
+        return UUID(raw)
+    except ValueError:
+        raise _invalid(field, f"must be a Runledger id (a UUID), got {raw[:60]!r}") from None
+
+
+def _cursor(raw: Any) -> UUID | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise _invalid("data.stepCursor", "must be a string or null")
+    return _uuid("data.stepCursor", raw)
+
+
+def _limit(raw: Any) -> int:
+    if raw is None:
+        return DEFAULT_STEP_LIMIT
+    if not isinstance(raw, int) or isinstance(raw, bool) or not 1 <= raw <= MAX_STEP_LIMIT:
+        raise _invalid("data.stepLimit", f"must be an integer from 1 to {MAX_STEP_LIMIT}")
+    return raw
+
+
+async def get_execution(request: Request) -> Response:
+    """An execution and one page of its steps (all of them, unless there are more than
+    `stepLimit` spans; then `nextStepCursor` is the `stepCursor` of the next page)."""
+    try:
+        workspace = await require_workspace(request, VELT_KEY_HEADER, "x-velt-api-key")
+        body = await read_limited_body(request, request.app.state.settings.max_body_bytes)
+        execution_id, cursor, limit = parse_request(body)
+        views: Views = request.app.state.views
+        try:
+            view = await run_in_threadpool(
+                views.execution_view, workspace.id, execution_id, cursor, limit
+            )
+        except InvalidCursor as exc:
+            raise _invalid("data.stepCursor", exc.reason) from None
+    except Exception as exc:  # every error leaves in Velt's shape
+        return await velt_error(request, exc)
+    page = view.page
+    more = isinstance(page, DetailPage) and page.has_more and bool(page.spans)
+    next_cursor = str(page.spans[-1].span_id) if more and isinstance(page, DetailPage) else None
+    return Response(orjson.dumps(result_json(view, next_cursor)), media_type="application/json")
+
+
+routes = [Route("/v2/workflow/executions/get", get_execution, methods=["POST"])]
