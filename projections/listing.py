@@ -42,16 +42,17 @@ _COUNT = query_text("execution_count")
 _COUNT_GROUPS = query_text("execution_count_groups")
 
 # The keyset conditions after a cursor: a plain bound on `started_at` that the primary key
-# serves, then the exact condition. `@SIGN@` is < (newest first) or >.
+# serves, then the exact condition. `@SIGN@` is < (newest first) or >. Times pass as
+# microseconds (execution_index_chunk.sql says why).
 _AFTER_START = (
-    "started_at @SIGN@= {after_started:DateTime64(6, 'UTC')} AND "
-    "(started_at @SIGN@ {after_started:DateTime64(6, 'UTC')} "
+    "started_at @SIGN@= fromUnixTimestamp64Micro({after_started:Int64}, 'UTC') AND "
+    "(started_at @SIGN@ fromUnixTimestamp64Micro({after_started:Int64}, 'UTC') "
     "OR execution_id @SIGN@ {after_id:UUID})"
 )
 _AFTER_VALUE = (
     "(missing > {after_missing:UInt8} OR (missing = {after_missing:UInt8} AND "
-    "(sort_value, started_at, execution_id) @SIGN@ "
-    "({after_value:Float64}, {after_started:DateTime64(6, 'UTC')}, {after_id:UUID})))"
+    "(sort_value, started_at, execution_id) @SIGN@ ({after_value:Float64}, "
+    "fromUnixTimestamp64Micro({after_started:Int64}, 'UTC'), {after_id:UUID})))"
 )
 
 
@@ -392,7 +393,7 @@ class ExecutionList:
             "chunk_rows": chunk_rows,
         }
         if after is not None:
-            parameters["after_started"] = after.started_at
+            parameters["after_started"] = _micros(after.started_at)
             parameters["after_id"] = after.execution_id
         keys_query = fill(
             _CHUNK_KEYS, after=keyset, prefilter=where.prefilter.sql, dir=order.direction
@@ -409,8 +410,8 @@ class ExecutionList:
         rows_parameters = {
             **where.match.parameters,
             "workspace_id": workspace_id,
-            "chunk_low": min(starts),
-            "chunk_high": max(starts),
+            "chunk_low": _micros(min(starts)),
+            "chunk_high": _micros(max(starts)),
             "chunk_ids": list({key.execution_id for key in keys}),
         }
         query = fill(
@@ -444,7 +445,7 @@ class ExecutionList:
             parameters |= {
                 "after_missing": int(after.missing),
                 "after_value": after.value,
-                "after_started": after.started_at,
+                "after_started": _micros(after.started_at),
                 "after_id": after.execution_id,
             }
         query = fill(

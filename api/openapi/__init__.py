@@ -11,10 +11,19 @@ from __future__ import annotations
 import copy
 import functools
 
-from api.openapi import deployments, events, executions, lists, operator, runtime
+from api.openapi import (
+    deployments,
+    events,
+    executions,
+    lists,
+    operator,
+    other_views,
+    runtime,
+)
 from api.openapi._build import ADMIN_TOKEN, API_KEY, Json, obj, ref
+from api.openapi.other_views import VELT_KEY
 
-_GROUPS = (events, executions, lists, runtime, deployments, operator)
+_GROUPS = (events, executions, lists, other_views, runtime, deployments, operator)
 
 ERROR_SCHEMAS: Json = {
     "FieldError": obj(
@@ -98,6 +107,12 @@ def _document() -> Json:
                     "in": "header",
                     "name": "X-API-KEY",
                     "description": "A workspace's key (`runledger keys create`).",
+                },
+                VELT_KEY: {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "x-velt-api-key",
+                    "description": "A workspace's key, as Velt's read sends it.",
                 },
                 ADMIN_TOKEN: {
                     "type": "apiKey",

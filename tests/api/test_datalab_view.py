@@ -79,7 +79,8 @@ def test_every_field_is_what_the_events_say(
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["execution_id"] == number
-    assert isinstance(body["workflow_id"], int) and 0 < body["workflow_id"] < 2**53
+    assert isinstance(body["workflow_id"], int)
+    assert 0 < body["workflow_id"] < 2**53
     assert body["status"] == STATUS_OF[root_span.status]
     assert body["created"] == naive_utc(root_span.start)
     assert body["updated"] == naive_utc(max(s.end or s.start for s in spans if s.start))

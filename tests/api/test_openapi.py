@@ -99,13 +99,13 @@ def test_every_operation_documents_its_errors_and_credentials() -> None:
 # keep unknown fields as `model_extra`).
 ADDITIONS = {
     "CheckWorkflowExecutionStatusResponse": {"actuals", "unreadable"},
-    "WorkflowExecutionDetail": {"status", "has_more", "actuals", "unreadable"},
+    "WorkflowExecutionDetail": {"status", "has_more", "number", "actuals", "unreadable"},
     "WorkflowExecutionSpan": {"status"},
     "NodeExecutionSpan": {"status"},
     "SlimWorkflowDeployment": {"releases"},
     "EventCreateResponse": {"accepted_count", "duplicate_count", "log_position"},
     "SlimWorkflowExecutionRead": {"status"},
-    "WorkflowEventExecutionRead": {"status", "has_more", "actuals", "unreadable"},
+    "WorkflowEventExecutionRead": {"status", "has_more", "number", "actuals", "unreadable"},
 }
 
 # Each documented answer shape and the vellum-ai model the official client parses it with.
