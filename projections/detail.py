@@ -46,6 +46,7 @@ from projections.unreadable import (
 
 _POSITION = query_text("span_position")
 _SPANS = query_text("span_detail")
+_STEPS = query_text("span_steps")
 _BYTES: dict[str, str | dict[str, str]] = {"events": "bytes"}
 # An `after` no position passes: a read of the span at `root_position` alone.
 _NO_PAGE = (1 << 64) - 1
@@ -140,9 +141,16 @@ class ExecutionDetails:
             self._headers.shutdown(wait=True)
 
     def page(
-        self, workspace_id: UUID, execution_id: UUID, prev_span_id: UUID | None, limit: int
+        self,
+        workspace_id: UUID,
+        execution_id: UUID,
+        prev_span_id: UUID | None,
+        limit: int,
+        *,
+        values: bool = True,
     ) -> DetailPage:
-        """The spans after `prev_span_id` (exclusive), at most `limit` of them."""
+        """The spans after `prev_span_id` (exclusive), at most `limit` of them; without their
+        inputs, outputs, errors and events unless `values` (span_steps.sql)."""
         ids = {"workspace_id": workspace_id, "execution_id": execution_id}
         header_of = functools.partial(
             execution_header, self._header_client or self._client, workspace_id, execution_id
@@ -180,7 +188,7 @@ class ExecutionDetails:
                 root_position = summary_or_raise().first_position
             # One row more than the page tells whether there is more; one more again makes room
             # for the root's row when it sits before the cursor.
-            rows = self._spans(ids, after, root_position, limit + 2)
+            rows = self._spans(ids, after, root_position, limit + 2, values)
         except Exception:
             summary_or_raise()  # an unknown execution says so before any other error
             raise
@@ -192,7 +200,7 @@ class ExecutionDetails:
             # must get the spans as of that batch. The root's own terminal event is that
             # batch's (only the root decides the outcome), so a finished root among the rows
             # proves them fresh; otherwise read them again, now after the header.
-            rows = self._spans(ids, after, root_position, limit + 2)
+            rows = self._spans(ids, after, root_position, limit + 2, values)
             root = next((span for _, span in rows if span.span_id == execution_id), None)
         self._first_positions.put((workspace_id, execution_id), summary.first_position)
         usage, unreadable = usable_usage(dict(header.result()["usage_rows"]))
@@ -256,14 +264,18 @@ class ExecutionDetails:
         after: int,
         root_position: int,
         limit: int,
+        values: bool = True,
     ) -> list[tuple[int, SpanView]]:
         """(keyset position, span) in keyset order: those after `after` and the one at
-        `root_position`, `limit` at most."""
+        `root_position`, `limit` at most; with their values and events if `values`."""
         parameters = {**ids, "after": after, "root_position": root_position, "limit": limit}
         # Payloads stay the bytes ClickHouse holds (no decode, no encode: they go out as JSON
         # fragments), and timestamps come zone-aware: no per-value work here.
         result = self._client.query(
-            _SPANS, parameters=parameters, column_formats=_BYTES, tz_mode="aware"
+            _SPANS if values else _STEPS,
+            parameters=parameters,
+            column_formats=_BYTES,
+            tz_mode="aware",
         )
         views = []
         for (  # span_detail.sql's columns, in its order

@@ -38,7 +38,7 @@ from domain.errors import (
     PositionBeyondLog,
 )
 from domain.lifecycle import ExecutionStatus
-from domain.payload_links import PayloadRef
+from domain.payload_links import PayloadRef, PayloadValue
 from domain.state import ResolvedState
 from domain.vocabulary import DEPLOYMENT_CONTEXT_TYPE
 from projections.deployments import DeploymentQueries, DeploymentView
@@ -168,14 +168,19 @@ class Views:
         prev_span_id: UUID | None,
         limit: int,
         min_position: int | None = None,
+        *,
+        values: bool = True,
     ) -> DetailPage | PendingDetail:
-        """A page of the execution's spans after `prev_span_id`, or, for a run whose events
-        are not visible yet, what its request says."""
+        """A page of the execution's spans after `prev_span_id` (with their values and events
+        unless not `values`), or, for a run whose events are not visible yet, what its
+        request says."""
 
         def page() -> DetailPage | None:
             # The live generation's reader at each call: a replay may switch it in between.
             try:
-                return self._live.details.page(workspace_id, execution_id, prev_span_id, limit)
+                return self._live.details.page(
+                    workspace_id, execution_id, prev_span_id, limit, values=values
+                )
             except ExecutionNotFound:
                 return None
 
@@ -209,11 +214,12 @@ class Views:
         limit: int,
         *,
         number: int | None = None,
+        values: bool = True,
     ) -> ExecutionView:
         """A page of the execution's spans (as `detail`) with its origin: the deployment's name
         and the release's version number looked up when the deployment is registered here.
         Given a `number`, an execution whose number is another is not found."""
-        page = self.detail(workspace_id, execution_id, prev_span_id, limit)
+        page = self.detail(workspace_id, execution_id, prev_span_id, limit, values=values)
         if number is not None and page.number != number:
             raise ExecutionNotFound(f"number {number}")
         root = page.root if isinstance(page, DetailPage) else None
@@ -254,6 +260,9 @@ class Views:
         if span is None and self.catch_up():
             span = self._live.details.span(ref.workspace_id, ref.execution_id, ref.span_id)
         value = getattr(span, ref.value.field) if span is not None else ""
+        fulfilled = span is not None and span.status == "FULFILLED"
+        if not value and fulfilled and ref.value is PayloadValue.OUTPUTS:
+            return "{}"  # fulfilled without `outputs`: it has none
         if not value:
             raise PayloadNotFound(f"no {ref.value.field} of span {ref.span_id}")
         return str(value)

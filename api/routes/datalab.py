@@ -50,7 +50,11 @@ def _all_spans(
 ) -> tuple[ExecutionView, list[SpanView]]:
     """The execution and every span of it, page after page."""
     execution_id = views.execution_by_number(workspace_id, number)
-    view = views.execution_view(workspace_id, execution_id, None, _SPANS_PER_READ, number=number)
+    # Without the spans' values: the answer links to them, and a read of megabytes of outputs
+    # costs what one of bytes does (span_steps.sql).
+    view = views.execution_view(
+        workspace_id, execution_id, None, _SPANS_PER_READ, number=number, values=False
+    )
     page = view.page
     if not isinstance(page, DetailPage):
         return view, []
