@@ -26,6 +26,9 @@ Parts, in order (each stops by itself; the whole suite stays under 15 minutes on
   filters' first and deep pages and the count by status over HTTP, each beside one bare
   ClickHouse statement returning the same rows; the metadata-filtered first page beside
   Phoenix's at 5,000 (`bench.lists`).
+- views: issue 23's reads of an execution whose nodes output 1 MiB each beside the same
+  execution with small outputs: Vellum's detail page, Velt's and Datalab's reads
+  (`bench.views`).
 
 Writes `bench/results/suite.{json,md}` (`suite-quick.*` with `--quick`). A part that fails is
 reported and the others still run; the exit code is then 1. A goal not met never fails the
@@ -50,7 +53,7 @@ from typing import Any
 
 import orjson
 
-from bench import _concurrency, _report, ingest, lists, projections, runtime
+from bench import _concurrency, _report, ingest, lists, projections, runtime, views
 from bench import _projection_report as projection_report
 from bench._concurrency import concurrency_tables, measure_concurrency
 from bench._events import EventCloner
@@ -74,8 +77,10 @@ PARTS = (
     "runtime",
     "concurrency",
     "lists",
+    "views",
 )
 BATCH = 100
+GOALS_TITLE = "Goals (issue 5, concurrency, issue 21's lists and issue 23's reads)"
 Table = tuple[str, list[str], list[list[str]]]
 
 
@@ -94,6 +99,7 @@ class Suite:
     runtime_runs: int
     concurrency: _concurrency.Sizes
     lists: lists.Sizes
+    views: views.Sizes
 
 
 FULL = Suite(
@@ -116,6 +122,7 @@ FULL = Suite(
     runtime_runs=400,
     concurrency=_concurrency.FULL,
     lists=lists.FULL,
+    views=views.FULL,
     peer=PeerSizes(
         executions=500,
         wide_spans=projections.FULL.walk_spans,
@@ -137,6 +144,7 @@ QUICK = Suite(
     runtime_runs=20,
     concurrency=_concurrency.QUICK,
     lists=lists.QUICK,
+    views=views.QUICK,
     peer=PeerSizes(
         executions=20,
         wide_spans=projections.QUICK.walk_spans,
@@ -231,6 +239,7 @@ def _meta(args: argparse.Namespace, suite: Suite) -> dict[str, Any]:
             "peer": suite.peer.__dict__,
             "concurrency": suite.concurrency.__dict__,
             "lists": suite.lists.__dict__,
+            "views": suite.views.__dict__,
         },
     }
     meta["versions"]["arize-phoenix"] = installed_version() or "absent"
@@ -316,6 +325,7 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], Progr
         "lists": lambda: results.__setitem__(
             "lists", lists.measure(http_env, url, suite.lists, logs)
         ),
+        "views": lambda: results.__setitem__("views", views.measure(suite.views)),
     }
 
     def run_part(name: str) -> None:
@@ -397,6 +407,8 @@ def _tables(results: dict[str, Any]) -> list[Table]:
         found.append(phoenix_table(results["phoenix"]))
     if "lists" in results:
         found.append(lists.lists_table(results["lists"]))
+    if "views" in results:
+        found.append(views.views_table(results["views"]))
     if "runtime" in results:
         header, rows = runtime.table(results["runtime"])
         found.append(("Runtime overhead: a no-op ten-node function", header, rows))
@@ -421,7 +433,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\n{title}\n")
         print(_report.text_table(header, rows))
     goal_rows = [goal.cells() for goal in found]
-    print("\nGoals (issue 5, concurrency and issue 21's lists), this run\n")
+    print(f"\n{GOALS_TITLE}, this run\n")
     print(_report.text_table(GOALS_HEADER, goal_rows))
     stem = "suite-quick" if args.quick else "suite"
     args.out.mkdir(parents=True, exist_ok=True)
@@ -430,7 +442,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     json_path.write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2))
     md_path = args.out / f"{stem}.md"
     sections = [
-        ("Goals (issue 5, concurrency and issue 21's lists)", GOALS_HEADER, goal_rows),
+        (GOALS_TITLE, GOALS_HEADER, goal_rows),
         *tables,
     ]
     md_path.write_text(

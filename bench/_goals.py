@@ -444,6 +444,27 @@ def _lists_goals(results: dict[str, Any]) -> list[Goal]:
     return goals
 
 
+VIEWS_LIMIT = 1.5
+
+
+def _views_goal(results: dict[str, Any]) -> Goal:
+    """Issue 23: Datalab's read (outputs as links) of 1 MiB outputs beside small ones."""
+    title = "Datalab read, node outputs of 1 MiB beside small ones, p99"
+    found = results.get("views")
+    if not found:
+        return _missing(title, f"≤ {VIEWS_LIMIT}")
+    large = found["reads"]["datalab/large"]["p99_seconds"]
+    small = found["reads"]["datalab/small"]["p99_seconds"]
+    return _ratio_goal(
+        f"Datalab read, {found['nodes']} nodes of {found['large_output_bytes']:,}-byte outputs"
+        " beside small ones, p99",
+        (large, _ms(large)),
+        (small, f"small outputs {_ms(small)}"),
+        f"≤ {VIEWS_LIMIT}",
+        lambda r: _at_most(r, VIEWS_LIMIT),
+    )
+
+
 def goals(results: dict[str, Any], spans_per_event: float) -> list[Goal]:
     """Every goal of issue 5, in the issue's order, with the ceiling rows beside them; then the
     concurrency goals."""
@@ -457,4 +478,5 @@ def goals(results: dict[str, Any], spans_per_event: float) -> list[Goal]:
         postgres,
         *_concurrency_goals(results),
         *_lists_goals(results),
+        _views_goal(results),
     ]
