@@ -35,6 +35,7 @@ from api.routes import (
 from api.routes.admin import ReplayState
 from api.settings import Settings
 from domain.errors import ExecutionNotFound
+from domain.execution_numbers import ExecutionNumbers
 from domain.keys import KeyRing
 from domain.log.ledger import SQLITE_MODULE, TAIL_RECORDS, Ledger
 from domain.payload_links import PayloadLinks
@@ -106,6 +107,7 @@ def create_app(env: Mapping[str, str], settings: Settings | None = None) -> Star
         app.state.keys = KeyRing(ledger, cache_seconds=settings.key_cache_seconds)
         secret = log_secret(ledger)
         app.state.position_tokens = PositionTokens(secret)
+        app.state.execution_numbers = ExecutionNumbers(secret)
         app.state.payload_links = PayloadLinks.of(
             secret, settings.payload_secret, settings.payload_url_seconds
         )

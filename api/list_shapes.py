@@ -14,8 +14,9 @@ def iso(moment: datetime | None) -> str | None:
     return moment.isoformat().replace("+00:00", "Z") if moment is not None else None
 
 
-def item_json(item: ExecutionItem, base_url: str) -> dict[str, Any]:
-    """One execution of a page: what it is, how it went, what it used."""
+def item_json(item: ExecutionItem, base_url: str, number: int) -> dict[str, Any]:
+    """One execution of a page: what it is (with its `number`: api/execution_numbers.py), how
+    it went, what it used."""
     execution_id = str(item.execution_id)
     deployment = None
     if item.deployment_id is not None or item.deployment:
@@ -25,7 +26,7 @@ def item_json(item: ExecutionItem, base_url: str) -> dict[str, Any]:
         }
     return {
         "id": execution_id,
-        "number": item.number,
+        "number": number,
         "workflow": item.workflow or None,
         "status": item.status,
         "started_at": iso(item.started_at),

@@ -45,12 +45,12 @@ def latest_actual(actuals: list[dict[str, Any]] | None) -> dict[str, Any] | None
     }
 
 
-def event_execution_json(page: DetailPage | PendingDetail) -> dict[str, Any]:
+def event_execution_json(page: DetailPage | PendingDetail, number: int | None) -> dict[str, Any]:
     """A `WorkflowEventExecutionRead`: the execution's detail with its newest actual."""
     body = (
-        pending_detail_json(page)
+        pending_detail_json(page, number)
         if isinstance(page, PendingDetail)
-        else detail_json(str(page.summary.execution_id), page)
+        else detail_json(str(page.summary.execution_id), page, number)
     )
     body["latest_actual"] = latest_actual(page.actuals)
     body["metric_results"] = []
@@ -59,7 +59,7 @@ def event_execution_json(page: DetailPage | PendingDetail) -> dict[str, Any]:
 
 def slim_execution_json(page: DetailPage | PendingDetail) -> dict[str, Any]:
     """A `SlimWorkflowExecutionRead`: the execution's header without its spans."""
-    full = event_execution_json(page)
+    full = event_execution_json(page, None)  # the slim shape has no number
     slim = {name: full[name] for name in _SLIM_FIELDS}
     slim |= {
         "latest_actual": full["latest_actual"],

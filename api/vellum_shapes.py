@@ -58,8 +58,9 @@ def span_json(span: SpanView, seen_at: datetime | None = None) -> dict[str, Any]
     }
 
 
-def detail_json(execution_id: str, page: DetailPage) -> dict[str, Any]:
-    """A `WorkflowExecutionDetail` for one page, plus Runledger's `has_more`."""
+def detail_json(execution_id: str, page: DetailPage, number: int | None) -> dict[str, Any]:
+    """A `WorkflowExecutionDetail` for one page, plus Runledger's `has_more` and the
+    execution's `number` (api/execution_numbers.py)."""
     root, summary = page.root, page.summary
     start = (root.start_ts if root else None) or summary.started_at or summary.last_event_at
     ended = root is not None and root.status != "RUNNING"
@@ -76,7 +77,7 @@ def detail_json(execution_id: str, page: DetailPage) -> dict[str, Any]:
         "state": _state(page.state),
         "status": summary.status.value,
         "has_more": page.has_more,
-        "number": page.number,
+        "number": number,
         **unreadable_json(page.unreadable),
     }
 
@@ -86,7 +87,7 @@ def unreadable_json(unreadable: list[Unreadable]) -> dict[str, Any]:
     return {"unreadable": [found.as_json() for found in unreadable]} if unreadable else {}
 
 
-def pending_detail_json(pending: PendingDetail) -> dict[str, Any]:
+def pending_detail_json(pending: PendingDetail, number: int | None) -> dict[str, Any]:
     """The detail of a run the runtime accepted whose events are not visible yet: no spans."""
     run = pending.run
     return {
@@ -102,5 +103,5 @@ def pending_detail_json(pending: PendingDetail) -> dict[str, Any]:
         "state": None,
         "status": "INITIATED" if run.started else "PENDING",
         "has_more": False,
-        "number": pending.number,
+        "number": number,
     }

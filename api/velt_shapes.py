@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 import orjson
 
@@ -71,7 +70,7 @@ def result_json(view: ExecutionView, next_cursor: str | None) -> dict[str, Any]:
         steps = [step_json(span, page) for span in page.spans if span.kind == _NODE_SPAN]
     return {
         "result": {
-            "executionId": str(execution_id(page)),
+            "executionId": str(view.execution_id),
             "status": status,
             "startedAt": epoch_ms(started),
             "completedAt": epoch_ms(ended),
@@ -85,11 +84,6 @@ def result_json(view: ExecutionView, next_cursor: str | None) -> dict[str, Any]:
             "nextStepCursor": next_cursor,
         }
     }
-
-
-def execution_id(page: DetailPage | PendingDetail) -> UUID:
-    """The execution's id, whether its events are visible or not."""
-    return page.execution_id if isinstance(page, PendingDetail) else page.summary.execution_id
 
 
 def correlation_id(origin: Origin) -> str | None:

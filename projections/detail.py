@@ -99,8 +99,9 @@ class DetailPage:
     """The runtime's record of the execution, when it made it."""
     actuals: list[dict[str, Any]] | None = None
     """The newest actual per output, when any was submitted."""
-    number: int | None = None
-    """The execution's stable integer id (migration 0014); None until it is listed."""
+    listed_position: int | None = None
+    """Where the execution was listed, its id as an integer (migration 0014); None until
+    it is listed."""
 
     @property
     def read(self) -> ExecutionRead:
@@ -228,7 +229,7 @@ class ExecutionDetails:
             unreadable=unreadable,
             run=run,
             actuals=actuals_view(header.result()),
-            number=execution_number(run, header.result()["initiated_position"]),
+            listed_position=listed_position(run, header.result()["initiated_position"]),
         )
 
     def _cursor_position(self, ids: dict[str, Any], span_id: UUID) -> int | None:
@@ -315,9 +316,9 @@ class ExecutionDetails:
         return views
 
 
-def execution_number(run: RunView | None, initiated_position: int | None) -> int | None:
-    """An execution's number (migration 0014): its run request's position, or else its root
-    span's first initiated event's."""
+def listed_position(run: RunView | None, initiated_position: int | None) -> int | None:
+    """Where an execution was listed (migration 0014): its run request's position, or else
+    its root span's first initiated event's."""
     if run is not None and run.requested_position is not None:
         return run.requested_position
     return int(initiated_position) if initiated_position is not None else None

@@ -146,7 +146,8 @@ class ExecutionItem:
     """One execution as a list shows it."""
 
     execution_id: UUID
-    number: int
+    listed_position: int
+    """Where it was listed: its id as an integer (migration 0014)."""
     status: str
     workflow: str
     deployment_id: UUID | None
@@ -201,7 +202,7 @@ def item_of(row: dict[str, Any]) -> ExecutionItem:
     """An item from a row of execution_rows.sql."""
     return ExecutionItem(
         execution_id=row["execution_id"],
-        number=int(row["number"]),
+        listed_position=int(row["listed_position"]),
         status=row["status"],
         workflow=row["workflow"],
         deployment_id=row["deployment_id"],

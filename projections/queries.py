@@ -19,7 +19,7 @@ _STATUS = query_text("execution_status")
 _HEADER = query_text("execution_header")
 _OUTCOME_EVENT = query_text("outcome_event")
 _RUN_BY_EXTERNAL_ID = query_text("run_by_external_id")
-_BY_NUMBER = query_text("execution_by_number")
+_AT_POSITION = query_text("execution_at_position")
 
 
 def utc(value: datetime | None) -> datetime | None:
@@ -59,7 +59,7 @@ class RunView:
     external_id: str | None = None
     metadata: dict[str, Any] | None = None
     requested_position: int | None = None
-    """Where the request is in the log: the execution's number (migration 0014)."""
+    """Where the request is in the log: where the run was listed (migration 0014)."""
 
     @property
     def started(self) -> bool:
@@ -154,10 +154,10 @@ class ExecutionQueries:
         rows = self._client.query(_RUN_BY_EXTERNAL_ID, parameters=parameters).result_rows
         return rows[0][0] if rows else None
 
-    def by_number(self, workspace_id: UUID, number: int) -> UUID | None:
-        """The execution a number names in the workspace (migration 0014), if any."""
-        parameters = {"workspace_id": workspace_id, "number": number}
-        rows = self._client.query(_BY_NUMBER, parameters=parameters).result_rows
+    def listed_at(self, workspace_id: UUID, position: int) -> UUID | None:
+        """The execution listed at a log position in the workspace (migration 0014), if any."""
+        parameters = {"workspace_id": workspace_id, "position": position}
+        rows = self._client.query(_AT_POSITION, parameters=parameters).result_rows
         return rows[0][0] if rows else None
 
     def outcome_event_id(self, workspace_id: UUID, execution_id: UUID) -> UUID | None:

@@ -90,8 +90,8 @@ class PendingDetail:
     actuals: list[dict[str, Any]] | None
 
     @property
-    def number(self) -> int | None:
-        """The execution's number: its request's log position (migration 0014)."""
+    def listed_position(self) -> int | None:
+        """Where the run was listed: its request's log position (migration 0014)."""
         return self.run.requested_position
 
 
@@ -102,6 +102,12 @@ class ExecutionView:
 
     page: DetailPage | PendingDetail
     origin: Origin
+
+    @property
+    def execution_id(self) -> UUID:
+        """The execution's id, whether its events are visible yet or not."""
+        page = self.page
+        return page.execution_id if isinstance(page, PendingDetail) else page.summary.execution_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,15 +219,15 @@ class Views:
         prev_span_id: UUID | None,
         limit: int,
         *,
-        number: int | None = None,
+        listed_position: int | None = None,
         values: bool = True,
     ) -> ExecutionView:
         """A page of the execution's spans (as `detail`) with its origin: the deployment's name
         and the release's version number looked up when the deployment is registered here.
-        Given a `number`, an execution whose number is another is not found."""
+        Given a `listed_position`, an execution listed at another is not found."""
         page = self.detail(workspace_id, execution_id, prev_span_id, limit, values=values)
-        if number is not None and page.number != number:
-            raise ExecutionNotFound(f"number {number}")
+        if listed_position is not None and page.listed_position != listed_position:
+            raise ExecutionNotFound(execution_id)
         root = page.root if isinstance(page, DetailPage) else None
         workflow = root.label or None if root is not None else None
         if page.run is not None:
@@ -242,15 +248,16 @@ class Views:
                 )
         return ExecutionView(page, origin)
 
-    def execution_by_number(self, workspace_id: UUID, number: int) -> UUID:
-        """The execution a number names in the workspace (migration 0014); `ExecutionNotFound`
-        if none. Read it with `execution_view(..., number=number)`, which checks that the
-        number is the execution's own."""
-        found = self._live.queries.by_number(workspace_id, number)
+    def listed_at(self, workspace_id: UUID, position: int, shown_as: object) -> UUID:
+        """The execution listed at a log position in the workspace (migration 0014);
+        `ExecutionNotFound` (naming it `shown_as`) if none. Read it with
+        `execution_view(..., listed_position=position)`, which checks that the position is the
+        execution's own."""
+        found = self._live.queries.listed_at(workspace_id, position)
         if found is None and self.catch_up():
-            found = self._live.queries.by_number(workspace_id, number)
+            found = self._live.queries.listed_at(workspace_id, position)
         if found is None:
-            raise ExecutionNotFound(f"number {number}")
+            raise ExecutionNotFound(shown_as)
         return found
 
     def payload(self, ref: PayloadRef) -> str:

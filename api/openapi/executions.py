@@ -70,9 +70,9 @@ SCHEMAS: Json = {
         {
             "type": "integer",
             "minimum": 1,
+            "maximum": 2**53 - 1,
             "description": "Runledger's addition: the execution's stable integer id in its "
-            "workspace (the log position of its run request or its root span's first initiated "
-            "event), as Datalab's reads take it; null until the execution is listed.",
+            "workspace, as Datalab's read takes it; null until the execution is listed.",
         }
     ),
     "Actuals": {

@@ -40,7 +40,8 @@ SCHEMAS: Json = {
             "number": {
                 "type": "integer",
                 "minimum": 1,
-                "description": "The execution's stable integer id (Datalab's reads take it).",
+                "maximum": 2**53 - 1,
+                "description": "The execution's stable integer id (Datalab's read takes it).",
             },
             "workflow": nullable({"type": "string"}),
             "status": {"type": "string", "enum": STATUSES},

@@ -1,8 +1,8 @@
 """`GET /api/v1/workflows/executions/{execution_id}`: Datalab's execution status (seeds/004),
 a view of the same projections as Vellum's status and detail.
 
-Datalab's ids are integers: the execution is named by its number (migration 0014), which
-Runledger's own list and detail show too. The key is `X-API-Key`, as every Runledger route
+Datalab's ids are integers: the execution is named by its number (domain/execution_numbers.py),
+which Runledger's own list and detail show too. The key is `X-API-Key`, as every Runledger route
 takes it. A path id that is not an integer is a 422 in Datalab's (FastAPI's) validation shape,
 `{"detail": [{"loc", "msg", "type"}]}`; other errors keep the shape every route answers, whose
 `detail` is a string as FastAPI's own errors are.
@@ -21,6 +21,7 @@ from starlette.routing import Route
 from api.auth import require_workspace
 from api.datalab_shapes import status_json
 from domain.errors import ExecutionNotFound
+from domain.execution_numbers import ExecutionNumbers, UnknownNumber
 from domain.payload_links import PayloadLinks, PayloadRef, PayloadValue
 from projections.detail import DetailPage, SpanView
 from projections.views import ExecutionView, Views
@@ -28,7 +29,6 @@ from projections.views import ExecutionView, Views
 # Spans read per statement while the steps are gathered: Datalab's answer has no paging, so
 # it holds every step, read in pages of the detail's largest size.
 _SPANS_PER_READ = 1000
-_LARGEST_NUMBER = 2**64 - 1
 
 
 def _validation_error(raw: str) -> Response:
@@ -46,14 +46,14 @@ def _validation_error(raw: str) -> Response:
 
 
 def _all_spans(
-    views: Views, workspace_id: UUID, number: int
+    views: Views, workspace_id: UUID, position: int, number: int
 ) -> tuple[ExecutionView, list[SpanView]]:
-    """The execution and every span of it, page after page."""
-    execution_id = views.execution_by_number(workspace_id, number)
-    # Without the spans' values: the answer links to them, and a read of megabytes of outputs
-    # costs what one of bytes does (span_steps.sql).
+    """The execution listed at `position` (shown as `number`) and every span of it, without
+    the spans' values: the answer links to them, so a read of megabytes of outputs costs what
+    one of bytes does (span_steps.sql)."""
+    execution_id = views.listed_at(workspace_id, position, f"number {number}")
     view = views.execution_view(
-        workspace_id, execution_id, None, _SPANS_PER_READ, number=number, values=False
+        workspace_id, execution_id, None, _SPANS_PER_READ, listed_position=position, values=False
     )
     page = view.page
     if not isinstance(page, DetailPage):
@@ -61,7 +61,7 @@ def _all_spans(
     spans = list(page.spans)
     while page.has_more and page.spans:
         following = views.detail(
-            workspace_id, execution_id, page.spans[-1].span_id, _SPANS_PER_READ
+            workspace_id, execution_id, page.spans[-1].span_id, _SPANS_PER_READ, values=False
         )
         if not isinstance(following, DetailPage):
             break
@@ -78,16 +78,15 @@ async def execution_status(request: Request) -> Response:
         number = int(raw)
     except ValueError:
         return _validation_error(raw)
-    if not 1 <= number <= _LARGEST_NUMBER:  # no execution has such a number
-        raise ExecutionNotFound(f"number {number}")
+    numbers: ExecutionNumbers = request.app.state.execution_numbers
+    try:
+        position = numbers.position(workspace.id, number)
+    except UnknownNumber:
+        raise ExecutionNotFound(f"number {number}") from None
     views: Views = request.app.state.views
-    view, spans = await run_in_threadpool(_all_spans, views, workspace.id, number)
+    view, spans = await run_in_threadpool(_all_spans, views, workspace.id, position, number)
     links: PayloadLinks = request.app.state.payload_links
-    execution_id = (
-        view.page.execution_id
-        if not isinstance(view.page, DetailPage)
-        else (view.page.summary.execution_id)
-    )
+    execution_id = view.execution_id
 
     def output_url(span_id: UUID, value: PayloadValue) -> str:
         token = links.token(PayloadRef(workspace.id, execution_id, span_id, value))

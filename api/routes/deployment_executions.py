@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from api.auth import require_workspace
 from api.errors import ApiError
+from api.execution_numbers import shown_number
 from api.routes.lists import DEFAULT_LIMIT, MAX_LIMIT, expression_param, limit_param, order_param
 from api.vellum_lists import JSON_OPTIONS, event_execution_json, slim_execution_json
 from domain.errors import FieldError
@@ -76,7 +77,7 @@ async def retrieve_event_execution(request: Request) -> Response:
         execution_id,
         SPAN_LIMIT,
     )
-    body = event_execution_json(page)
+    body = event_execution_json(page, shown_number(request, workspace.id, page.listed_position))
     return Response(orjson.dumps(body, option=JSON_OPTIONS), media_type="application/json")
 
 

@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from api.auth import require_workspace
 from api.errors import ApiError
+from api.execution_numbers import shown_number
 from api.vellum_shapes import (
     DETAIL_JSON_OPTIONS,
     detail_json,
@@ -129,10 +130,11 @@ async def execution_detail(request: Request) -> Response:
     page = await run_in_threadpool(
         views.detail, workspace.id, execution_id, prev_span_id, limit, position
     )
+    number = shown_number(request, workspace.id, page.listed_position)
     if isinstance(page, PendingDetail):
-        body = pending_detail_json(page)
+        body = pending_detail_json(page, number)
     else:
-        body = detail_json(str(execution_id), page)
+        body = detail_json(str(execution_id), page, number)
     if page.actuals is not None:
         body["actuals"] = page.actuals
     return Response(orjson.dumps(body, option=DETAIL_JSON_OPTIONS), media_type="application/json")

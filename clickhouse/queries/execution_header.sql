@@ -4,7 +4,7 @@
 -- (span_usage holds no other). The detail sums them for the execution's totals and looks the
 -- page's spans up in them. `count()` is 0 when the execution is unknown in the workspace.
 -- `run` and `actuals` as in execution_status.sql; `initiated_position` is where the root span was
--- first initiated, the number of an execution the runtime did not run (migration 0014).
+-- first initiated: where an execution the runtime did not run was listed (migration 0014).
 SELECT
     count() AS row_count,
     min(first_position) AS first_position,

@@ -8,12 +8,12 @@
 --
 -- `listed` is 0 for the rows the list skips: an ingested execution's row when the execution
 -- is a run (the run's own row counts), and every row of a root span initiated twice but the
--- first in the log (migration 0013). A listed row's position is the execution's number
--- (migration 0014).
+-- first in the log (migration 0013). A listed row's position is where the execution was
+-- listed: its id as an integer (migration 0014).
 SELECT
     i.execution_id AS execution_id,
     i.started_at AS started_at,
-    i.position AS number,
+    i.position AS listed_position,
     (i.run = 1 OR (r.requested_at IS NULL AND i.position = x.initiated_position)) AS listed,
     multiIf(
         e.outcome.1 != '', e.outcome.1,

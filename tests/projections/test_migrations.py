@@ -154,7 +154,7 @@ def test_spans_projected_before_span_detail_keep_their_detail(
     _migrate_through(clickhouse, 8, tmp_path)
     ProjectionRunner(ledger, ClickHouseStore(clickhouse)).catch_up()
 
-    assert apply_migrations(clickhouse) == [9, 10, 11, 12, 13]
+    assert apply_migrations(clickhouse) == [m.version for m in migrations() if m.version > 8]
 
     tables = {row[0] for row in clickhouse.query("SHOW TABLES").result_rows}
     assert not {"spans", "spans_mv", "span_order", "span_order_mv"} & tables
@@ -214,7 +214,7 @@ def test_executions_projected_before_the_header_moved_keep_their_header_and_stat
     ProjectionRunner(ledger, ClickHouseStore(clickhouse)).catch_up()
     run_id = uuid.UUID(execution_id)
 
-    assert apply_migrations(clickhouse) == [11, 12, 13]
+    assert apply_migrations(clickhouse) == [m.version for m in migrations() if m.version > 10]
 
     fresh = connect(clickhouse_url, f"{clickhouse.database}_fresh")
     try:
@@ -288,7 +288,7 @@ def test_executions_and_runs_projected_before_the_list_existed_are_listed(
     )
     ClickHouseStore(clickhouse).apply(ledger.read(after=0, limit=1000))
 
-    assert apply_migrations(clickhouse) == [13]
+    assert apply_migrations(clickhouse) == [m.version for m in migrations() if m.version > 12]
 
     fresh = connect(clickhouse_url, f"{clickhouse.database}_fresh")
     try:
@@ -298,13 +298,18 @@ def test_executions_and_runs_projected_before_the_list_existed_are_listed(
         for client in (clickhouse, fresh):
             ProjectionRunner(ledger, ClickHouseStore(client)).catch_up()
 
-        def listed(client: Client) -> list[tuple[UUID, str, str]]:
+        def listed(client: Client) -> list[tuple[UUID, str, str, int]]:
             page = ExecutionList(client).page(workspace, ListFilter(), ListOrder(), 100)
-            return [(i.execution_id, i.status, i.deployment) for i in page.items]
+            return [(i.execution_id, i.status, i.deployment, i.listed_position) for i in page.items]
 
         assert len(listed(clickhouse)) == 4
         assert listed(clickhouse) == listed(fresh)
-        assert sorted(status for _, status, _ in listed(clickhouse)) == [
+        # 0014 finds each by where it was listed, those listed before it included.
+        for client in (clickhouse, fresh):
+            queries = ExecutionQueries(client)
+            for execution_id, _, _, position in listed(client):
+                assert queries.listed_at(workspace, position) == execution_id
+        assert sorted(status for _, status, _, _ in listed(clickhouse)) == [
             "FULFILLED",
             "FULFILLED",
             "PENDING",
