@@ -183,3 +183,16 @@ def post_events(server: RunningServer, events: list[dict[str, Any]], key: str | 
     assert response.status_code == 200, response.text
     token: str = response.json()["log_position"]
     return token
+
+
+def post_visible(server: RunningServer, executions: list[list[dict[str, Any]]]) -> None:
+    """Post each execution's events, then wait until the last of them is visible."""
+    token = ""
+    for events in executions:
+        token = post_events(server, events)
+    response = httpx.get(
+        f"{server.base_url}/v1/workflow-executions",
+        params={"min_log_position": token, "limit": 1},
+        headers=server.headers(),
+    )
+    assert response.status_code == 200, response.text

@@ -14,7 +14,7 @@ import pytest
 
 from tests.events import Event
 from tests.sdk_workflows import SDK_WORKFLOWS, root_execution
-from tests.servers import RunningServer, create_key, post_events, server_in_thread
+from tests.servers import RunningServer, create_key, post_events, post_visible, server_in_thread
 from tests.steps import expected_spans, naive_utc
 
 STATUS_OF = {"FULFILLED": "COMPLETED", "REJECTED": "FAILED", "RUNNING": "IN_PROGRESS"}
@@ -30,15 +30,9 @@ def datalab_server(module_log_env: dict[str, str]) -> Iterator[RunningServer]:
 
 @pytest.fixture(scope="module")
 def sdk_runs(datalab_server: RunningServer) -> dict[str, list[Event]]:
+    """Each SDK workflow's events, posted once and visible."""
     runs = {name: make() for name, make in SDK_WORKFLOWS.items()}
-    for events in runs.values():
-        token = post_events(datalab_server, events)
-    wait = httpx.get(
-        f"{datalab_server.base_url}/v1/workflow-executions",
-        params={"min_log_position": token},
-        headers=datalab_server.headers(),
-    )
-    assert wait.status_code == 200, wait.text
+    post_visible(datalab_server, list(runs.values()))
     return runs
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from tests.events import Event
 from tests.sdk_workflows import SDK_WORKFLOWS, root_execution
-from tests.servers import RunningServer, create_key, post_events, server_in_thread
+from tests.servers import RunningServer, create_key, post_events, post_visible, server_in_thread
 from tests.steps import epoch_ms, expected_spans
 
 URL = "/v2/workflow/executions/get"
@@ -29,14 +29,7 @@ def velt_server(module_log_env: dict[str, str]) -> Iterator[RunningServer]:
 def sdk_runs(velt_server: RunningServer) -> dict[str, list[Event]]:
     """Each SDK workflow's events, posted once and visible."""
     runs = {name: make() for name, make in SDK_WORKFLOWS.items()}
-    for events in runs.values():
-        token = post_events(velt_server, events)
-    wait = httpx.get(
-        f"{velt_server.base_url}/v1/workflow-executions",
-        params={"min_log_position": token},
-        headers=velt_server.headers(),
-    )
-    assert wait.status_code == 200, wait.text
+    post_visible(velt_server, list(runs.values()))
     return runs
 
 
