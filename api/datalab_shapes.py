@@ -20,11 +20,11 @@ Where Datalab's page is silent, the choices are the README's ("Datalab's executi
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
 
+from api.payload_urls import OutputUrl
 from domain.payload_links import PayloadValue
 from projections.detail import DetailPage, SpanView
 from projections.origin import Origin
@@ -38,9 +38,6 @@ _STATUS = {
     "FULFILLED": "COMPLETED",
     "REJECTED": "FAILED",
 }
-
-OutputUrl = Callable[[UUID, PayloadValue], str]
-"""A signed link to one value of a span of the execution being shaped."""
 
 
 def naive_utc(moment: datetime | None) -> str | None:

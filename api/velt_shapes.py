@@ -23,6 +23,8 @@ from typing import Any
 
 import orjson
 
+from api.payload_urls import OutputUrl
+from domain.payload_links import PayloadValue
 from projections.detail import DetailPage, SpanView
 from projections.origin import Origin
 from projections.views import ExecutionView, PendingDetail
@@ -50,8 +52,12 @@ def execution_status(view: ExecutionView) -> str:
     return "running"
 
 
-def result_json(view: ExecutionView, next_cursor: str | None) -> dict[str, Any]:
-    """`{"result": ExecutionView}` for one page of steps, with Runledger's `nextStepCursor`."""
+def result_json(
+    view: ExecutionView, next_cursor: str | None, output_url: OutputUrl | None = None
+) -> dict[str, Any]:
+    """`{"result": ExecutionView}` for one page of steps, with Runledger's `nextStepCursor`;
+    given `output_url`, each completed step links to its outputs (`outputUrl`) instead of
+    carrying them."""
     page, origin = view.page, view.origin
     status = execution_status(view)
     started: datetime | None
@@ -67,7 +73,9 @@ def result_json(view: ExecutionView, next_cursor: str | None) -> dict[str, Any]:
             ended = (root.end_ts if root else None) or page.summary.last_event_at
         if page.summary.error is not None:
             failure = page.summary.error.get("message")
-        steps = [step_json(span, page) for span in page.spans if span.kind == _NODE_SPAN]
+        steps = [
+            step_json(span, page, output_url) for span in page.spans if span.kind == _NODE_SPAN
+        ]
     return {
         "result": {
             "executionId": str(view.execution_id),
@@ -96,11 +104,11 @@ def correlation_id(origin: Origin) -> str | None:
     return None
 
 
-def step_json(span: SpanView, page: DetailPage) -> dict[str, Any]:
-    """One node span as a Velt step."""
+def step_json(span: SpanView, page: DetailPage, output_url: OutputUrl | None) -> dict[str, Any]:
+    """One node span as a Velt step (with `outputUrl` in place of its output if linked)."""
     group = span.parent_span_id
     status = _step_status(span)
-    return {
+    step = {
         "stepId": str(span.span_id),
         "nodeId": span.definition_id or None,
         "nodeType": span.label or None,
@@ -111,6 +119,10 @@ def step_json(span: SpanView, page: DetailPage) -> dict[str, Any]:
         "output": _object(span.outputs) if status == "completed" else None,
         "error": _object(span.error) if status in ("failed", "cancelled") else None,
     }
+    if output_url is not None:
+        linked = status == "completed"
+        step["outputUrl"] = output_url(span.span_id, PayloadValue.OUTPUTS) if linked else None
+    return step
 
 
 def _step_status(span: SpanView) -> str:

@@ -448,7 +448,8 @@ VIEWS_LIMIT = 1.5
 
 
 def _views_goal(results: dict[str, Any]) -> Goal:
-    """Issue 23: Datalab's read (outputs as links) of 1 MiB outputs beside small ones."""
+    """Issue 23: Datalab's read (outputs as links) of 1 MiB outputs beside small ones (Velt's
+    with links is in the part's own table)."""
     title = "Datalab read, node outputs of 1 MiB beside small ones, p99"
     found = results.get("views")
     if not found:

@@ -5,9 +5,10 @@ the same execution with small outputs, in one run.
 process; two executions of `nodes` nodes each, posted over HTTP, the same but for their node
 outputs (`{"text": ...}` of 1 MiB, or of 16 bytes; the workflow's own outputs are small in
 both). Then, interleaved, each read of each execution: Vellum's detail page (`span_limit`
-100), Velt's read (every step, outputs inline as Velt's shape has them) and Datalab's (every
-step, outputs as signed links). The goal is Datalab's read of the large execution beside the
-small one's: at most 1.5 times at p99; the others are shown for what carrying the outputs costs.
+100), Velt's read (every step, outputs inline as Velt's shape has them, and with links) and
+Datalab's (every step, outputs as signed links). The goal is Datalab's read of the large
+execution beside the small one's: at most 1.5 times at p99; the others show what carrying the
+outputs costs.
 """
 
 from __future__ import annotations
@@ -169,6 +170,13 @@ def measure(sizes: Sizes) -> dict[str, Any]:
                     {"data": {"executionId": execution_id}},
                     {"x-velt-api-key": server.api_key},
                 )
+                calls[f"velt_links/{name}"] = _reader(
+                    client,
+                    "POST",
+                    "/v2/workflow/executions/get",
+                    {"data": {"executionId": execution_id, "outputs": "links"}},
+                    {"x-velt-api-key": server.api_key},
+                )
                 calls[f"datalab/{name}"] = _reader(
                     client, "GET", f"/api/v1/workflows/executions/{numbers[name]}"
                 )
@@ -207,6 +215,7 @@ def views_table(results: dict[str, Any]) -> tuple[str, list[str], list[list[str]
     titles = {
         "detail": "Vellum's detail page (span_limit 100, outputs inline)",
         "velt": "Velt's read (every step, outputs inline)",
+        "velt_links": "Velt's read with `outputs: links` (every step, outputs as links)",
         "datalab": "Datalab's read (every step, outputs as links)",
     }
     rows = []

@@ -151,7 +151,7 @@ class ExecutionDetails:
         values: bool = True,
     ) -> DetailPage:
         """The spans after `prev_span_id` (exclusive), at most `limit` of them; without their
-        inputs, outputs, errors and events unless `values` (span_steps.sql)."""
+        inputs, outputs and events unless `values` (span_steps.sql)."""
         ids = {"workspace_id": workspace_id, "execution_id": execution_id}
         header_of = functools.partial(
             execution_header, self._header_client or self._client, workspace_id, execution_id

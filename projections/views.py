@@ -177,9 +177,9 @@ class Views:
         *,
         values: bool = True,
     ) -> DetailPage | PendingDetail:
-        """A page of the execution's spans after `prev_span_id` (with their values and events
-        unless not `values`), or, for a run whose events are not visible yet, what its
-        request says."""
+        """A page of the execution's spans after `prev_span_id` (with their inputs, outputs
+        and events unless not `values`), or, for a run whose events are not visible yet, what
+        its request says."""
 
         def page() -> DetailPage | None:
             # The live generation's reader at each call: a replay may switch it in between.

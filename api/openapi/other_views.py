@@ -31,13 +31,19 @@ SCHEMAS: Json = {
                     "executionId": {"type": "string", "format": "uuid"},
                     "stepCursor": nullable({"type": "string", "format": "uuid"}),
                     "stepLimit": {"type": "integer", "minimum": 1, "maximum": MAX_STEP_LIMIT},
+                    "outputs": {
+                        "type": "string",
+                        "enum": ["inline", "links"],
+                        "description": "`links`: completed steps carry `outputUrl`, a signed "
+                        "link to their outputs, and `output` null; the outputs are not read.",
+                    },
                 },
                 ("executionId",),
             )
         },
         ("data",),
-        "Velt's request: the execution, and (Runledger's addition) the page of its steps: "
-        "`stepCursor` is the `nextStepCursor` of the previous page.",
+        "Velt's request: the execution, and (Runledger's additions) the page of its steps "
+        "(`stepCursor` is the `nextStepCursor` of the previous page) and how outputs come.",
     ),
     "VeltStep": obj(
         {
@@ -50,6 +56,12 @@ SCHEMAS: Json = {
             "completedAt": nullable(EPOCH_MS),
             "output": ANY_JSON,
             "error": ANY_JSON,
+            "outputUrl": nullable(
+                {
+                    "type": "string",
+                    "description": "With `outputs: links` only: the completed step's link.",
+                }
+            ),
         },
         (
             "stepId",

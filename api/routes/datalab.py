@@ -20,9 +20,9 @@ from starlette.routing import Route
 
 from api.auth import require_workspace
 from api.datalab_shapes import status_json
+from api.payload_urls import payload_urls
 from domain.errors import ExecutionNotFound
 from domain.execution_numbers import ExecutionNumbers, UnknownNumber
-from domain.payload_links import PayloadLinks, PayloadRef, PayloadValue
 from projections.detail import DetailPage, SpanView
 from projections.views import ExecutionView, Views
 
@@ -85,13 +85,7 @@ async def execution_status(request: Request) -> Response:
         raise ExecutionNotFound(f"number {number}") from None
     views: Views = request.app.state.views
     view, spans = await run_in_threadpool(_all_spans, views, workspace.id, position, number)
-    links: PayloadLinks = request.app.state.payload_links
-    execution_id = view.execution_id
-
-    def output_url(span_id: UUID, value: PayloadValue) -> str:
-        token = links.token(PayloadRef(workspace.id, execution_id, span_id, value))
-        return f"{request.base_url}v1/payloads/{token}"
-
+    output_url = payload_urls(request, workspace.id, view.execution_id)
     body = status_json(view, number, spans, output_url)
     return Response(orjson.dumps(body), media_type="application/json")
 

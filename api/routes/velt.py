@@ -9,6 +9,7 @@ fits (api/velt_errors.py).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -21,6 +22,7 @@ from starlette.routing import Route
 from api.auth import require_workspace
 from api.body import read_limited_body
 from api.errors import ApiError
+from api.payload_urls import payload_urls
 from api.velt_errors import velt_error
 from api.velt_shapes import result_json
 from domain.errors import FieldError, InvalidCursor
@@ -36,8 +38,19 @@ def _invalid(field: str, reason: str) -> ApiError:
     return ApiError(400, f"{field} {reason}", [FieldError(None, field, reason)])
 
 
-def parse_request(body: bytes) -> tuple[UUID, UUID | None, int]:
-    """The execution id, the step cursor and the page's size from `{"data": {...}}`."""
+@dataclass(frozen=True, slots=True)
+class VeltRequest:
+    """What a read asks for: the execution, the page of its steps, how outputs come."""
+
+    execution_id: UUID
+    cursor: UUID | None
+    limit: int
+    links: bool
+    """Completed steps link to their outputs (`outputUrl`) instead of carrying them."""
+
+
+def parse_request(body: bytes) -> VeltRequest:
+    """The request in `{"data": {...}}`."""
     try:
         parsed = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -50,10 +63,14 @@ def parse_request(body: bytes) -> tuple[UUID, UUID | None, int]:
     raw_id = data.get("executionId")
     if not isinstance(raw_id, str) or not raw_id:
         raise _invalid("data.executionId", "is required and must be a string")
-    return (
+    outputs = data.get("outputs", "inline")
+    if outputs not in ("inline", "links"):
+        raise _invalid("data.outputs", "must be 'inline' or 'links'")
+    return VeltRequest(
         _uuid("data.executionId", raw_id),
         _cursor(data.get("stepCursor")),
         _limit(data.get("stepLimit")),
+        links=outputs == "links",
     )
 
 
@@ -86,11 +103,18 @@ async def get_execution(request: Request) -> Response:
     try:
         workspace = await require_workspace(request, VELT_KEY_HEADER, "x-velt-api-key")
         body = await read_limited_body(request, request.app.state.settings.max_body_bytes)
-        execution_id, cursor, limit = parse_request(body)
+        asked = parse_request(body)
         views: Views = request.app.state.views
         try:
+            # Linked outputs are not read at all (span_steps.sql).
             view = await run_in_threadpool(
-                views.execution_view, workspace.id, execution_id, cursor, limit
+                lambda: views.execution_view(
+                    workspace.id,
+                    asked.execution_id,
+                    asked.cursor,
+                    asked.limit,
+                    values=not asked.links,
+                )
             )
         except InvalidCursor as exc:
             raise _invalid("data.stepCursor", exc.reason) from None
@@ -99,7 +123,9 @@ async def get_execution(request: Request) -> Response:
     page = view.page
     more = isinstance(page, DetailPage) and page.has_more and bool(page.spans)
     next_cursor = str(page.spans[-1].span_id) if more and isinstance(page, DetailPage) else None
-    return Response(orjson.dumps(result_json(view, next_cursor)), media_type="application/json")
+    links = payload_urls(request, workspace.id, view.execution_id) if asked.links else None
+    answer = result_json(view, next_cursor, links)
+    return Response(orjson.dumps(answer), media_type="application/json")
 
 
 routes = [Route("/v2/workflow/executions/get", get_execution, methods=["POST"])]

@@ -1,8 +1,8 @@
--- span_detail.sql without the spans' values and events: the same keyset page, for reads that
--- show a span's status and times and link to its values instead of carrying them (Datalab's
--- steps). ClickHouse reads only the columns a statement names, so a page costs the same
--- whether the spans' outputs are bytes or megabytes. The columns are span_detail.sql's, in its
--- order, with the values empty and no events.
+-- span_detail.sql without the spans' inputs, outputs and events: the same keyset page, for
+-- reads that show a span's status, times and error and link to its values instead of carrying
+-- them (Datalab's steps, Velt's with links). ClickHouse reads only the columns a statement
+-- names, so a page costs the same whether the spans' outputs are bytes or megabytes. The
+-- columns are span_detail.sql's, in its order, with inputs and outputs empty and no events.
 SELECT
     span_position,
     span_id,
@@ -15,7 +15,7 @@ SELECT
     argMinMerge(status) AS status,
     '' AS inputs,
     '' AS outputs,
-    '' AS error,
+    argMinMerge(error) AS error,
     CAST([], 'Array(String)') AS events,
     CAST(NULL, 'Nullable(DateTime64(6, \'UTC\'))') AS first_ts,
     CAST(NULL, 'Nullable(DateTime64(6, \'UTC\'))') AS last_ts

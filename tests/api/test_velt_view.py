@@ -112,6 +112,27 @@ def test_paging_by_step_cursor_returns_each_step_once_in_order(
     assert len(pages) > 1
 
 
+@pytest.mark.parametrize("name", ["map", "failing"])
+def test_with_links_a_completed_steps_output_is_behind_its_link(
+    velt_server: RunningServer, sdk_runs: dict[str, list[Event]], name: str
+) -> None:
+    root = str(root_execution(sdk_runs[name]))
+    (inline,) = walk(velt_server, root, 1000)
+    response = velt_get(velt_server, {"executionId": root, "outputs": "links"})
+    assert response.status_code == 200, response.text
+    linked = response.json()["result"]
+    assert {k: v for k, v in linked.items() if k != "steps"} == {
+        k: v for k, v in inline.items() if k != "steps"
+    }
+    for with_link, step in zip(linked["steps"], inline["steps"], strict=True):
+        url = with_link.pop("outputUrl")
+        assert with_link == {**step, "output": None}
+        if step["status"] == "completed":
+            assert httpx.get(url).json() == step["output"]
+        else:
+            assert url is None
+
+
 def test_a_deployed_execution_names_its_deployment_and_the_callers_references(
     velt_server: RunningServer, sdk_runs: dict[str, list[Event]]
 ) -> None:
@@ -168,6 +189,10 @@ def test_the_velt_auth_token_is_accepted_and_ignored(
         (
             b'{"data": {"executionId": "%s", "stepCursor": "x"}}' % str(uuid.uuid4()).encode(),
             "data.stepCursor",
+        ),
+        (
+            b'{"data": {"executionId": "%s", "outputs": "url"}}' % str(uuid.uuid4()).encode(),
+            "data.outputs",
         ),
     ],
 )
