@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from tests.events import Event
-from tests.sdk_workflows import SDK_WORKFLOWS, root_execution
+from tests.sdk_workflows import SDK_RUNS_AND_ONE_RUNNING, SDK_WORKFLOWS, root_execution
 from tests.servers import RunningServer, create_key, post_events, post_visible, server_in_thread
 from tests.steps import epoch_ms, expected_spans
 
@@ -28,7 +28,7 @@ def velt_server(module_log_env: dict[str, str]) -> Iterator[RunningServer]:
 @pytest.fixture(scope="module")
 def sdk_runs(velt_server: RunningServer) -> dict[str, list[Event]]:
     """Each SDK workflow's events, posted once and visible."""
-    runs = {name: make() for name, make in SDK_WORKFLOWS.items()}
+    runs = {name: make() for name, make in SDK_RUNS_AND_ONE_RUNNING.items()}
     post_visible(velt_server, list(runs.values()))
     return runs
 
@@ -58,7 +58,7 @@ def walk(server: RunningServer, execution_id: str, limit: int) -> list[dict[str,
             return pages
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, id=n) for n in SDK_WORKFLOWS])
+@pytest.mark.parametrize("name", [pytest.param(n, id=n) for n in SDK_RUNS_AND_ONE_RUNNING])
 def test_every_field_is_what_the_events_say(
     velt_server: RunningServer, sdk_runs: dict[str, list[Event]], name: str
 ) -> None:
