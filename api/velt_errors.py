@@ -44,4 +44,6 @@ async def velt_error(request: Request, exc: Exception) -> Response:
     for name in _KEPT_HEADERS:
         if name in answered.headers:
             response.headers[name] = answered.headers[name]
+    if answered.status_code == 401:
+        response.headers["www-authenticate"] = "x-velt-api-key"
     return response

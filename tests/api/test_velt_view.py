@@ -240,3 +240,4 @@ def test_a_missing_or_wrong_key_is_unauthenticated(velt_server: RunningServer) -
         assert response.status_code == 401
         assert response.json()["error"]["status"] == "UNAUTHENTICATED"
         assert "x-velt-api-key" in response.json()["error"]["message"]
+        assert response.headers["www-authenticate"] == "x-velt-api-key"
