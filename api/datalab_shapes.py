@@ -1,6 +1,6 @@
 """Datalab's execution status (seeds/004): the execution by its number, its steps by name.
 
-Where Datalab's page is silent, the choices are the README's ("Datalab's execution read"):
+Where Datalab's page is silent, the choices are the README's ("Datalab's execution status"):
 - `execution_id` is the execution's number (migration 0014); `workflow_id` a stable 53-bit
   integer derived from the deployment's id, or for an execution no deployment ran from its
   workflow definition's id (its name when it has none): the same in every instance.
@@ -23,6 +23,7 @@ import hashlib
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 from api.payload_urls import OutputUrl
 from domain.payload_links import PayloadValue
@@ -47,14 +48,18 @@ def naive_utc(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).replace(tzinfo=None).isoformat()
 
 
-def workflow_number(origin: Origin, definition_id: str) -> int:
-    """The integer id of what the execution ran: its deployment, or else its workflow."""
+def workflow_number(origin: Origin, definition_id: str, execution_id: UUID) -> int:
+    """The integer id of what the execution ran: its deployment, or else its workflow; an
+    execution whose root names neither (an initiated event without `workflow_definition`)
+    is a workflow of its own."""
     if origin.deployment_id is not None:
         source = f"deployment:{origin.deployment_id}"
     elif origin.deployment:
         source = f"deployment:{origin.deployment}"
+    elif definition_id or origin.workflow:
+        source = f"workflow:{definition_id or origin.workflow}"
     else:
-        source = f"workflow:{definition_id or origin.workflow or ''}"
+        source = f"execution:{execution_id}"
     digest = hashlib.blake2b(source.encode(), digest_size=8).digest()
     # 53 bits: every JSON reader (JavaScript's numbers included) reads it exactly; never 0.
     return (int.from_bytes(digest, "big") >> 11) or 1
@@ -86,7 +91,7 @@ def status_json(
         definition_id = root.definition_id if root else ""
     return {
         "execution_id": number,
-        "workflow_id": workflow_number(origin, definition_id),
+        "workflow_id": workflow_number(origin, definition_id, view.execution_id),
         "status": execution_status(page),
         "created": naive_utc(created),
         "updated": naive_utc(updated or created),

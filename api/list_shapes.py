@@ -14,7 +14,7 @@ def iso(moment: datetime | None) -> str | None:
     return moment.isoformat().replace("+00:00", "Z") if moment is not None else None
 
 
-def item_json(item: ExecutionItem, base_url: str, number: int) -> dict[str, Any]:
+def item_json(item: ExecutionItem, base_url: str, number: int | None) -> dict[str, Any]:
     """One execution of a page: what it is (with its `number`: api/execution_numbers.py), how
     it went, what it used."""
     execution_id = str(item.execution_id)

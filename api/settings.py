@@ -48,6 +48,19 @@ def _deployments_file(env: Mapping[str, str], data_dir: Path) -> Path | None:
     return default if default.is_file() else None
 
 
+MAX_PAYLOAD_URL_SECONDS = 366 * 24 * 3600
+
+
+def _payload_url_seconds(env: Mapping[str, str]) -> int:
+    seconds = _int(env, "RUNLEDGER_PAYLOAD_URL_SECONDS", 3600)
+    if seconds > MAX_PAYLOAD_URL_SECONDS:
+        raise ValueError(
+            f"RUNLEDGER_PAYLOAD_URL_SECONDS must be at most {MAX_PAYLOAD_URL_SECONDS} (a year)"
+            f", got {seconds}"
+        )
+    return seconds
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable; see the README's configuration reference."""
@@ -118,7 +131,7 @@ class Settings:
             log_level=(env.get("RUNLEDGER_LOG_LEVEL") or "INFO").upper(),
             graceful_shutdown_seconds=_float(env, "RUNLEDGER_SHUTDOWN_SECONDS", 30.0),
             log_env=log_env,
-            payload_url_seconds=_int(env, "RUNLEDGER_PAYLOAD_URL_SECONDS", 3600),
+            payload_url_seconds=_payload_url_seconds(env),
             payload_secret=env.get("RUNLEDGER_PAYLOAD_SECRET") or None,
             connection_limits=ConnectionLimits(
                 header_timeout_seconds=_float(env, "RUNLEDGER_HEADER_TIMEOUT_SECONDS", 10.0),

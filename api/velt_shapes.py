@@ -13,7 +13,9 @@ Where Velt's page is silent, the choices are the README's ("Velt's execution rea
 - a step is a node span: `stepId` its span id, `nodeId` its node definition's id, `nodeType`
   its node definition's name (the node's class), `groupId` the span it runs inside when that
   is not the execution itself (an inline or deployed sub-workflow's span, a map iteration's,
-  or a parent node's), `output` its outputs, `error` its error.
+  or a parent node's), `output` its outputs, `error` its error; a step is `cancelled` when
+  its error code is WORKFLOW_CANCELLED or NODE_CANCELLED (the SDK stopped it: a sibling
+  failed, or the workflow timed out or was cancelled).
 """
 
 from __future__ import annotations
@@ -29,7 +31,10 @@ from projections.detail import DetailPage, SpanView
 from projections.origin import Origin
 from projections.views import ExecutionView, PendingDetail
 
-CANCELLED_CODES = frozenset({"WORKFLOW_CANCELLED", "NODE_CANCELLED"})
+# An execution is cancelled when its own error says so; a step also when the SDK stopped it
+# (NODE_CANCELLED: a sibling failed, or the workflow timed out or was cancelled).
+CANCELLED_CODE = "WORKFLOW_CANCELLED"
+STEP_CANCELLED_CODES = frozenset({CANCELLED_CODE, "NODE_CANCELLED"})
 _NODE_SPAN = "node.execution"
 
 
@@ -48,7 +53,7 @@ def execution_status(view: ExecutionView) -> str:
         return "completed"
     if status == "REJECTED":
         code = (page.summary.error or {}).get("code")
-        return "cancelled" if code in CANCELLED_CODES else "failed"
+        return "cancelled" if code == CANCELLED_CODE else "failed"
     return "running"
 
 
@@ -65,7 +70,8 @@ def result_json(
     failure: str | None = None
     steps: list[dict[str, Any]] = []
     if isinstance(page, PendingDetail):
-        started = page.run.requested_at
+        # A worker's start once it took the run; its request while it waits.
+        started = page.run.started_at or page.run.requested_at
     else:
         root = page.root
         started = (root.start_ts if root else None) or page.summary.started_at
@@ -129,7 +135,7 @@ def _step_status(span: SpanView) -> str:
     if span.status == "FULFILLED":
         return "completed"
     if span.status == "REJECTED":
-        return "cancelled" if error_code(span.error) in CANCELLED_CODES else "failed"
+        return "cancelled" if error_code(span.error) in STEP_CANCELLED_CODES else "failed"
     return "running"
 
 

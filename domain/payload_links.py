@@ -8,9 +8,11 @@ tag over all of it,
     token = base64url(workspace ‖ execution ‖ span ‖ value ‖ expires ‖ HMAC-SHA256(key, …)[:16])
 
 so it can be neither forged nor altered nor used after it expires, and a refused token says
-nothing of why. The key is `RUNLEDGER_PAYLOAD_SECRET` when set (hashed to a key), or else
-derived from the log's own secret (domain/position_tokens.py) for this purpose alone, so every
-replica of one log and every restart accepts the links any of them gave.
+nothing of why. It is signed, not encrypted: whoever holds a link can read the ids it names (as
+the answer that gave it shows them too), but not change them. The key is
+`RUNLEDGER_PAYLOAD_SECRET` when set (hashed to a key), or else derived from the log's own secret
+(domain/position_tokens.py) for this purpose alone, so every replica of one log and every
+restart accepts the links any of them gave.
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ class PayloadRef:
     execution_id: UUID
     span_id: UUID
     value: PayloadValue
+    expires_at: int = 0
+    """When a link to it stops working (seconds since the epoch); 0 before one is made."""
 
 
 class PayloadLinks:
@@ -74,10 +78,9 @@ class PayloadLinks:
             key = hashlib.blake2b(log_secret, digest_size=32, person=b"rl-payload-link").digest()
         return cls(key, seconds)
 
-    @property
-    def seconds(self) -> int:
-        """How long a link is good for."""
-        return self._seconds
+    def seconds_left(self, ref: PayloadRef) -> int:
+        """How long a checked link has left."""
+        return max(0, ref.expires_at - int(self._clock()))
 
     def token(self, ref: PayloadRef) -> str:
         """A token for `ref`, good for the configured seconds from now."""
@@ -112,6 +115,7 @@ class PayloadLinks:
             UUID(bytes=body[16:32]),
             UUID(bytes=body[32:48]),
             PayloadValue(body[48]),
+            expires,
         )
 
     def _tag(self, body: bytes) -> bytes:

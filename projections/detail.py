@@ -47,6 +47,7 @@ from projections.unreadable import (
 _POSITION = query_text("span_position")
 _SPANS = query_text("span_detail")
 _STEPS = query_text("span_steps")
+_EVENT_TIMES = query_text("span_event_times")
 _BYTES: dict[str, str | dict[str, str]] = {"events": "bytes"}
 # An `after` no position passes: a read of the span at `root_position` alone.
 _NO_PAGE = (1 << 64) - 1
@@ -313,7 +314,29 @@ class ExecutionDetails:
                 last_ts=last_ts,
             )
             views.append((int(position), view))
+        unstarted = [view.span_id for _, view in views if view.start_ts is None]
+        if not values and unstarted:
+            return self._with_event_times(ids, views, unstarted)
         return views
+
+    def _with_event_times(
+        self, ids: dict[str, Any], views: list[tuple[int, SpanView]], span_ids: list[UUID]
+    ) -> list[tuple[int, SpanView]]:
+        # Spans seen before their initiated event: their first and last events' times, which a
+        # page without values does not read (span_event_times.sql).
+        result = self._client.query(
+            _EVENT_TIMES, parameters={**ids, "span_ids": span_ids}, tz_mode="aware"
+        )
+        times = {span_id: (first, last) for span_id, first, last in result.result_rows}
+        return [
+            (
+                position,
+                replace(view, first_ts=times[view.span_id][0], last_ts=times[view.span_id][1]),
+            )
+            if view.span_id in times
+            else (position, view)
+            for position, view in views
+        ]
 
 
 def listed_position(run: RunView | None, initiated_position: int | None) -> int | None:

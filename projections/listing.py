@@ -269,7 +269,8 @@ def decode_cursor(cursor: str, order: ListOrder) -> _Key:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         version, by, descending, missing, value, micros, execution_id = orjson.loads(raw)
         key = _Key(bool(missing), float(value), _moment(int(micros)), UUID(hex=execution_id))
-    except (binascii.Error, ValueError, TypeError, OverflowError, orjson.JSONDecodeError):
+    except (binascii.Error, ValueError, TypeError, OverflowError, OSError, orjson.JSONDecodeError):
+        # OSError: a time past what the platform's gmtime takes (a year beyond 2**31, say).
         raise InvalidCursor("cursor", "is not a cursor this list handed out") from None
     if version != _CURSOR_VERSION or (by, descending) != (order.by.value, order.descending):
         raise InvalidCursor("cursor", "was handed out for another order; start again without it")

@@ -42,7 +42,7 @@ from domain.payload_links import PayloadRef, PayloadValue
 from domain.state import ResolvedState
 from domain.vocabulary import DEPLOYMENT_CONTEXT_TYPE
 from projections.deployments import DeploymentQueries, DeploymentView
-from projections.detail import DetailPage, ExecutionDetails
+from projections.detail import DetailPage, ExecutionDetails, SpanView
 from projections.filter_grammar import Expr
 from projections.list_filters import list_filter
 from projections.listing import ExecutionList, GroupCount, ListFilter, ListOrder, ListPage
@@ -52,6 +52,9 @@ from projections.queries import ExecutionQueries, ExecutionRead, RunView
 from projections.state import execution_state, recorded_events
 
 _FINISHED = (ExecutionStatus.FULFILLED, ExecutionStatus.REJECTED)
+# Spans a statement reads while every span of an execution is gathered: the detail's largest
+# page.
+_SPANS_PER_READ = 1000
 
 
 class LiveReads(Protocol):
@@ -247,6 +250,37 @@ class Views:
                     else None,
                 )
         return ExecutionView(page, origin)
+
+    def listed_with_every_span(
+        self, workspace_id: UUID, position: int, shown_as: object
+    ) -> tuple[ExecutionView, list[SpanView]]:
+        """The execution listed at a log position (`listed_at`) and every span of it, without
+        their inputs, outputs and events: a read that links to values (Datalab's, whose answer
+        has no paging) costs the same whatever their size (span_steps.sql). The spans are
+        read in pages of the detail's largest size, each with the header (a statement per
+        thousand spans)."""
+        execution_id = self.listed_at(workspace_id, position, shown_as)
+        view = self.execution_view(
+            workspace_id,
+            execution_id,
+            None,
+            _SPANS_PER_READ,
+            listed_position=position,
+            values=False,
+        )
+        page = view.page
+        if not isinstance(page, DetailPage):
+            return view, []
+        spans = list(page.spans)
+        while page.has_more and page.spans:
+            following = self.detail(
+                workspace_id, execution_id, page.spans[-1].span_id, _SPANS_PER_READ, values=False
+            )
+            if not isinstance(following, DetailPage):
+                break
+            page = following
+            spans.extend(page.spans)
+        return view, spans
 
     def listed_at(self, workspace_id: UUID, position: int, shown_as: object) -> UUID:
         """The execution listed at a log position in the workspace (migration 0014);

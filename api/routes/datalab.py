@@ -10,8 +10,6 @@ takes it. A path id that is not an integer is a 422 in Datalab's (FastAPI's) val
 
 from __future__ import annotations
 
-from uuid import UUID
-
 import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -23,12 +21,7 @@ from api.datalab_shapes import status_json
 from api.payload_urls import payload_urls
 from domain.errors import ExecutionNotFound
 from domain.execution_numbers import ExecutionNumbers, UnknownNumber
-from projections.detail import DetailPage, SpanView
-from projections.views import ExecutionView, Views
-
-# Spans read per statement while the steps are gathered: Datalab's answer has no paging, so
-# it holds every step, read in pages of the detail's largest size.
-_SPANS_PER_READ = 1000
+from projections.views import Views
 
 
 def _validation_error(raw: str) -> Response:
@@ -45,31 +38,6 @@ def _validation_error(raw: str) -> Response:
     )
 
 
-def _all_spans(
-    views: Views, workspace_id: UUID, position: int, number: int
-) -> tuple[ExecutionView, list[SpanView]]:
-    """The execution listed at `position` (shown as `number`) and every span of it, without
-    the spans' values: the answer links to them, so a read of megabytes of outputs costs what
-    one of bytes does (span_steps.sql)."""
-    execution_id = views.listed_at(workspace_id, position, f"number {number}")
-    view = views.execution_view(
-        workspace_id, execution_id, None, _SPANS_PER_READ, listed_position=position, values=False
-    )
-    page = view.page
-    if not isinstance(page, DetailPage):
-        return view, []
-    spans = list(page.spans)
-    while page.has_more and page.spans:
-        following = views.detail(
-            workspace_id, execution_id, page.spans[-1].span_id, _SPANS_PER_READ, values=False
-        )
-        if not isinstance(following, DetailPage):
-            break
-        page = following
-        spans.extend(page.spans)
-    return view, spans
-
-
 async def execution_status(request: Request) -> Response:
     """The execution's status and each step's, with links to the finished steps' outputs."""
     workspace = await require_workspace(request, header_name="X-API-Key")
@@ -84,7 +52,9 @@ async def execution_status(request: Request) -> Response:
     except UnknownNumber:
         raise ExecutionNotFound(f"number {number}") from None
     views: Views = request.app.state.views
-    view, spans = await run_in_threadpool(_all_spans, views, workspace.id, position, number)
+    view, spans = await run_in_threadpool(
+        views.listed_with_every_span, workspace.id, position, f"number {number}"
+    )
     output_url = payload_urls(request, workspace.id, view.execution_id)
     body = status_json(view, number, spans, output_url)
     return Response(orjson.dumps(body), media_type="application/json")

@@ -18,11 +18,11 @@ from starlette.routing import Route
 
 from api.auth import require_workspace
 from api.errors import ApiError
+from api.execution_numbers import shown_number
 from api.list_shapes import bucket_json, item_json
 from api.list_shapes import iso as _iso
 from api.routes.executions import min_log_position
 from domain.errors import FieldError
-from domain.execution_numbers import ExecutionNumbers
 from projections.filter_grammar import (
     Expr,
     FilterSyntaxError,
@@ -105,10 +105,9 @@ async def list_executions(request: Request) -> Response:
         query = {k: v for k, v in request.query_params.items() if k != "cursor"}
         query["cursor"] = page.next_cursor
         next_url = f"{base}v1/workflow-executions?{urlencode(query)}"
-    numbers: ExecutionNumbers = request.app.state.execution_numbers
     body: dict[str, Any] = {
         "results": [
-            item_json(item, base, numbers.number(workspace.id, item.listed_position))
+            item_json(item, base, shown_number(request, workspace.id, item.listed_position))
             for item in page.items
         ],
         "next_cursor": page.next_cursor,

@@ -37,7 +37,7 @@ async def payload(request: Request) -> Response:
     return Response(
         value,
         media_type="application/json",
-        headers={"Cache-Control": f"private, max-age={links.seconds}"},
+        headers={"Cache-Control": f"private, max-age={links.seconds_left(ref)}"},
     )
 
 

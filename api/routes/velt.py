@@ -3,8 +3,9 @@ projections as Vellum's status and detail.
 
 The key is a Runledger API key in `x-velt-api-key`; Velt's `x-velt-auth-token` (a user's
 token in Velt) is accepted and ignored, since a Runledger key alone names the workspace.
-Every error is in Velt's shape, `{"error": {"message", "status"}}`, with the HTTP status that
-fits (api/velt_errors.py).
+Every error the route answers is in Velt's shape, `{"error": {"message", "status"}}`, with the
+HTTP status that fits (api/velt_errors.py); a request of another method is refused by the router
+before the route, in the shape every route shares.
 """
 
 from __future__ import annotations

@@ -123,7 +123,10 @@ def _a_link(server: RunningServer, runs: dict[str, list[Event]]) -> str:
 
 def test_a_link_expires(datalab_server: RunningServer, sdk_runs: dict[str, list[Event]]) -> None:
     link = _a_link(datalab_server, sdk_runs)
-    assert httpx.get(link).status_code == 200
+    fresh = httpx.get(link)
+    assert fresh.status_code == 200
+    # Cached no longer than the link has left.
+    assert fresh.headers["cache-control"] in ("private, max-age=3", "private, max-age=2")
     time.sleep(4.1)
     expired = httpx.get(link)
     assert expired.status_code == 403

@@ -7,6 +7,7 @@ What the list answers is compared with a Python fold of the events the test sent
 
 from __future__ import annotations
 
+import base64
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ from typing import Any
 from uuid import UUID
 
 import httpx
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -370,3 +372,14 @@ def test_pages_go_on_past_an_execution_started_outside_datetime64s_calendar(
         token = post_events(sqlite_server, events)
     items = walk(sqlite_server, min_log_position=token, limit=1)
     assert {UUID(i["id"]) for i in items} == {listed_row(e)["execution_id"] for e in far}
+
+
+def test_a_cursor_past_any_calendar_is_a_400(listed: Any) -> None:
+    server, _ = listed
+    # A start no platform's gmtime takes (a year beyond 2**31).
+    forged = base64.urlsafe_b64encode(
+        orjson.dumps([1, "started_at", True, False, 0, 1e23, uuid.uuid4().hex])
+    ).decode()
+    response = get(server, "/v1/workflow-executions", cursor=forged.rstrip("="))
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "cursor"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -241,3 +242,24 @@ def test_a_missing_or_wrong_key_is_unauthenticated(velt_server: RunningServer) -
         assert response.json()["error"]["status"] == "UNAUTHENTICATED"
         assert "x-velt-api-key" in response.json()["error"]["message"]
         assert response.headers["www-authenticate"] == "x-velt-api-key"
+
+
+def test_a_step_seen_before_its_initiated_event_has_the_same_times_with_links(
+    velt_server: RunningServer,
+) -> None:
+    events = SDK_WORKFLOWS["linear"]()
+    late = next(e for e in events if e["name"] == "node.execution.initiated")
+    post_visible(velt_server, [[e for e in events if e is not late]])
+    root = str(root_execution(events))
+    inline = velt_get(velt_server, {"executionId": root}).json()["result"]["steps"]
+    linked = velt_get(velt_server, {"executionId": root, "outputs": "links"}).json()["result"]
+    step = next(s for s in inline if s["stepId"] == late["span_id"])
+    first = min(
+        datetime.fromisoformat(e["timestamp"])
+        for e in events
+        if e["span_id"] == late["span_id"] and e is not late
+    )
+    assert step["startedAt"] == epoch_ms(first)
+    for with_link, without in zip(linked["steps"], inline, strict=True):
+        with_link.pop("outputUrl")
+        assert with_link == {**without, "output": None}
