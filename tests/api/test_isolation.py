@@ -36,6 +36,8 @@ class World:
     deployment_id: str
     other_key: str
     revoked_key: str
+    number: int  # the ingested execution's number, as A sees it
+    payload_path: str  # a signed link to a value of A's ingested execution
     texts: list[str] = field(default_factory=list)  # strings only A's data contains
 
 
@@ -60,6 +62,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, clickhouse_url: str) -> Iter
                 external_id=external_id,
             )
             deployment_id = client.workflow_deployments.retrieve("summarize").id
+        number, payload_path = _number_and_link(server, events[0]["span_id"])
         ledger = open_ledger(Settings.from_env(server.env))
         try:
             keys = KeyRing(ledger)
@@ -75,8 +78,26 @@ def world(tmp_path_factory: pytest.TempPathFactory, clickhouse_url: str) -> Iter
             deployment_id=deployment_id,
             other_key=create_key(server.env, OTHER),
             revoked_key=revoked,
+            number=number,
+            payload_path=payload_path,
             texts=[secret, external_id, events[0]["span_id"], ran.execution_id],
         )
+
+
+def _number_and_link(server: RunningServer, execution_id: str) -> tuple[int, str]:
+    """The execution's number and the path of its first step's output link, as A reads them."""
+    detail = httpx.get(
+        f"{server.base_url}/v1/workflow-executions/{execution_id}/detail",
+        headers=server.headers(),
+        timeout=60,
+    ).json()
+    status = httpx.get(
+        f"{server.base_url}/api/v1/workflows/executions/{detail['number']}",
+        headers=server.headers(),
+        timeout=60,
+    ).json()
+    link = next(step["output_url"] for step in status["steps"].values() if "output_url" in step)
+    return detail["number"], link.removeprefix(server.base_url)
 
 
 @dataclass(frozen=True)
@@ -87,6 +108,7 @@ class Case:
     stranger: tuple[int, ...] = (404,)  # statuses another workspace's key may get
     keyless: tuple[int, ...] = (401,)  # for no key and a revoked key
     public: bool = False  # answers without a key by design: must still show nothing of A's
+    key_header: str = "X-API-KEY"  # where the route takes its key
 
 
 def _execute_body(world: World) -> dict[str, Any]:
@@ -163,6 +185,19 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/v1/workflow-deployments/{id}/execution-events/{execution_id}"): Case(
         lambda w: (f"/v1/workflow-deployments/{w.deployment_id}/execution-events/{w.run}", {})
     ),
+    # Velt's and Datalab's reads: another workspace's execution, or number, is not found.
+    ("POST", "/v2/workflow/executions/get"): Case(
+        lambda w: ("/v2/workflow/executions/get", {"json": {"data": {"executionId": w.run}}}),
+        key_header="x-velt-api-key",
+    ),
+    ("GET", "/api/v1/workflows/executions/{execution_id}"): Case(
+        lambda w: (f"/api/v1/workflows/executions/{w.number}", {})
+    ),
+    # A link is its own credential (no key needed, by design: it names a value of no secret
+    # here); another workspace's key is refused, and a revoked key is no key.
+    ("GET", "/v1/payloads/{token}"): Case(
+        lambda w: (w.payload_path, {}), stranger=(403,), keyless=(200, 401)
+    ),
     ("POST", "/v1/execute-workflow"): Case(
         lambda w: ("/v1/execute-workflow", {"json": _execute_body(w)})
     ),
@@ -198,8 +233,9 @@ def test_every_route_has_an_isolation_case() -> None:
 
 
 def _call(world: World, route: tuple[str, str], key: str | None) -> httpx.Response:
-    path, arguments = CASES[route].request(world)
-    headers = {"X-API-KEY": key} if key is not None else {}
+    case = CASES[route]
+    path, arguments = case.request(world)
+    headers = {case.key_header: key} if key is not None else {}
     return httpx.request(
         route[0], world.server.base_url + path, headers=headers, timeout=60, **arguments
     )
