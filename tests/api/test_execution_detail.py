@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +22,23 @@ from domain.envelope import stored_envelope
 from domain.keys import workspace_id_for
 from tests.events import Event, node_event, workflow_event
 from tests.sdk_workflows import SDK_WORKFLOWS, root_execution, to_models
-from tests.servers import RunningServer, create_key, position_token, post_events, vellum_client
+from tests.servers import (
+    RunningServer,
+    create_key,
+    position_token,
+    post_events,
+    server_in_thread,
+    vellum_client,
+)
+
+
+@pytest.fixture(scope="module")
+def server(module_log_env: dict[str, str]) -> Iterator[RunningServer]:
+    """One server per log backend for the module (each start costs seconds): its tests read
+    only the executions they post."""
+    with server_in_thread(module_log_env) as running:
+        yield running
+
 
 SPAN_PARENTS = {"WORKFLOW", "WORKFLOW_NODE"}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +28,15 @@ from tests.servers import (
     server_in_thread,
     vellum_client,
 )
+
+
+@pytest.fixture(scope="module")
+def server(module_log_env: dict[str, str]) -> Iterator[RunningServer]:
+    """One server per log backend for the module (each start costs seconds): its tests read
+    only the executions they post."""
+    with server_in_thread(module_log_env) as running:
+        yield running
+
 
 EXPECTED = {
     "linear": "FULFILLED",

@@ -26,6 +26,15 @@ from projections.detail import usage_total
 from tests.sdk_workflows import SDK_WORKFLOWS, Event, root_execution, to_models
 from tests.servers import RunningServer, post_events, server_in_thread, vellum_client
 
+
+@pytest.fixture(scope="module")
+def server(module_log_env: dict[str, str]) -> Iterator[RunningServer]:
+    """One server per log backend for the module (each start costs seconds): its tests read
+    only the executions they post."""
+    with server_in_thread(module_log_env) as running:
+        yield running
+
+
 ADMIN_TOKEN = "test-admin-token"
 
 # Strip calls one model; Upper calls two; Exclaim calls none.
