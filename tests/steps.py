@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,7 +25,6 @@ class ExpectedSpan:
     status: str = "RUNNING"
     outputs: Any = None
     error: Any = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def expected_spans(events: list[Event]) -> list[ExpectedSpan]:

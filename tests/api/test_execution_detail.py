@@ -30,6 +30,7 @@ from tests.servers import (
     server_in_thread,
     vellum_client,
 )
+from tests.steps import SPAN_PARENTS
 
 
 @pytest.fixture(scope="module")
@@ -38,9 +39,6 @@ def server(module_log_env: dict[str, str]) -> Iterator[RunningServer]:
     only the executions they post."""
     with server_in_thread(module_log_env) as running:
         yield running
-
-
-SPAN_PARENTS = {"WORKFLOW", "WORKFLOW_NODE"}
 
 
 def _wait(position: str) -> Any:
