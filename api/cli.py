@@ -193,7 +193,13 @@ def replay_command(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     generations = Generations(settings.clickhouse_url, settings.clickhouse_database)
     try:
         previous = generations.active()
-        database = replay(ledger, settings.clickhouse_url, settings.clickhouse_database, _progress)
+        database = replay(
+            ledger,
+            settings.clickhouse_url,
+            settings.clickhouse_database,
+            _progress,
+            inline_limit=settings.inline_payload_bytes,
+        )
         print(file=sys.stderr)
         if settings.clickhouse_url.startswith("chdb://"):
             generations.drop(previous)  # no server runs on this engine: nobody reads it

@@ -66,7 +66,9 @@ class LiveProjections:
             # Every process migrates at start, one at a time across the deployment.
             with holding(migration_lock(self._settings, database), f"migrations of {database}"):
                 apply_migrations(writer)
-            runner = ProjectionRunner(self._ledger, ClickHouseStore(writer))
+            runner = ProjectionRunner(
+                self._ledger, ClickHouseStore(writer, self._settings.inline_payload_bytes)
+            )
         except BaseException:
             # The watcher retries a failed switch every few seconds: leave no client open.
             for client in clients:

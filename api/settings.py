@@ -9,6 +9,7 @@ from pathlib import Path
 
 from api.connections import ConnectionLimits, default_max_connections
 from domain.log.ledger import POSTGRES_MODULE, SQLITE_MODULE
+from projections.payloads import DEFAULT_INLINE_PAYLOAD_BYTES
 
 # eventsourcing reads these itself; they pass through to the log unchanged.
 _EVENTSOURCING_PREFIXES = ("PERSISTENCE_MODULE", "SQLITE_", "POSTGRES_", "CREATE_TABLE")
@@ -85,6 +86,7 @@ class Settings:
     connection_limits: ConnectionLimits = field(default_factory=ConnectionLimits)
     payload_url_seconds: int = 3600
     payload_secret: str | None = None
+    inline_payload_bytes: int = DEFAULT_INLINE_PAYLOAD_BYTES
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -133,6 +135,9 @@ class Settings:
             log_env=log_env,
             payload_url_seconds=_payload_url_seconds(env),
             payload_secret=env.get("RUNLEDGER_PAYLOAD_SECRET") or None,
+            inline_payload_bytes=_int(
+                env, "RUNLEDGER_INLINE_PAYLOAD_BYTES", DEFAULT_INLINE_PAYLOAD_BYTES
+            ),
             connection_limits=ConnectionLimits(
                 header_timeout_seconds=_float(env, "RUNLEDGER_HEADER_TIMEOUT_SECONDS", 10.0),
                 body_timeout_seconds=_float(env, "RUNLEDGER_BODY_TIMEOUT_SECONDS", 60.0),

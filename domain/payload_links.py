@@ -38,6 +38,8 @@ class PayloadValue(IntEnum):
     INPUTS = 1
     OUTPUTS = 2
     ERROR = 3
+    STATE = 4
+    """The execution's newest state (the span named is the execution's root)."""
 
     @property
     def field(self) -> str:

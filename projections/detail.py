@@ -27,6 +27,7 @@ from domain.errors import ExecutionNotFound, InvalidCursor
 from domain.lifecycle import ExecutionStatus
 from domain.usage import USAGE_COUNT_FIELDS
 from projections.clickhouse import query_text
+from projections.payloads import has_markers, inline
 from projections.queries import (
     ExecutionRead,
     ExecutionStatusView,
@@ -150,12 +151,20 @@ class ExecutionDetails:
         limit: int,
         *,
         values: bool = True,
+        inline_values: bool = True,
     ) -> DetailPage:
         """The spans after `prev_span_id` (exclusive), at most `limit` of them; without their
-        inputs, outputs and events unless `values` (span_steps.sql)."""
+        inputs, outputs and events unless `values` (span_steps.sql). Values the payload store
+        holds are put back in unless not `inline_values`: then their markers stay, for a reader
+        that links to them (projections/payloads.py)."""
         ids = {"workspace_id": workspace_id, "execution_id": execution_id}
+        inline_values = values and inline_values
         header_of = functools.partial(
-            execution_header, self._header_client or self._client, workspace_id, execution_id
+            execution_header,
+            self._header_client or self._client,
+            workspace_id,
+            execution_id,
+            inline_values=inline_values,
         )
         header: Future[dict[str, Any]]
         if self._headers is not None:
@@ -190,7 +199,9 @@ class ExecutionDetails:
                 root_position = summary_or_raise().first_position
             # One row more than the page tells whether there is more; one more again makes room
             # for the root's row when it sits before the cursor.
-            rows = self._spans(ids, after, root_position, limit + 2, values)
+            rows = self._spans(
+                ids, after, root_position, limit + 2, values=values, inline_values=inline_values
+            )
         except Exception:
             summary_or_raise()  # an unknown execution says so before any other error
             raise
@@ -202,7 +213,9 @@ class ExecutionDetails:
             # must get the spans as of that batch. The root's own terminal event is that
             # batch's (only the root decides the outcome), so a finished root among the rows
             # proves them fresh; otherwise read them again, now after the header.
-            rows = self._spans(ids, after, root_position, limit + 2, values)
+            rows = self._spans(
+                ids, after, root_position, limit + 2, values=values, inline_values=inline_values
+            )
             root = next((span for _, span in rows if span.span_id == execution_id), None)
         self._first_positions.put((workspace_id, execution_id), summary.first_position)
         usage, unreadable = usable_usage(dict(header.result()["usage_rows"]))
@@ -211,7 +224,7 @@ class ExecutionDetails:
             last_position, last = page_rows[-1]
             self._cursors.put((workspace_id, execution_id, last.span_id), last_position)
         if root is None:
-            root = self._root_elsewhere(ids, execution_id)
+            root = self._root_elsewhere(ids, execution_id, inline_values)
         rejected = root is not None and root.status == "REJECTED"
         run = run_view(workspace_id, header.result())
         return DetailPage(
@@ -244,20 +257,24 @@ class ExecutionDetails:
         found = self._client.query(_POSITION, parameters={**ids, "span_id": span_id}).result_rows
         return int(found[0][0]) if found else None
 
-    def _root_elsewhere(self, ids: dict[str, Any], execution_id: UUID) -> SpanView | None:
+    def _root_elsewhere(
+        self, ids: dict[str, Any], execution_id: UUID, inline_values: bool
+    ) -> SpanView | None:
         # The root's first event was not the execution's first (a node's was logged before the
         # workflow's initiated): two more statements, for such executions only.
-        return self._span(ids, execution_id)
+        return self._span(ids, execution_id, inline_values)
 
     def span(self, workspace_id: UUID, execution_id: UUID, span_id: UUID) -> SpanView | None:
         """One span of the execution, with its values and events; None if it has none such."""
         return self._span({"workspace_id": workspace_id, "execution_id": execution_id}, span_id)
 
-    def _span(self, ids: dict[str, Any], span_id: UUID) -> SpanView | None:
+    def _span(
+        self, ids: dict[str, Any], span_id: UUID, inline_values: bool = True
+    ) -> SpanView | None:
         position = self._position(ids, span_id)
         if position is None:
             return None
-        rows = self._spans(ids, _NO_PAGE, position, 1)
+        rows = self._spans(ids, _NO_PAGE, position, 1, inline_values=inline_values)
         return rows[0][1] if rows and rows[0][1].span_id == span_id else None
 
     def _spans(
@@ -266,10 +283,13 @@ class ExecutionDetails:
         after: int,
         root_position: int,
         limit: int,
+        *,
         values: bool = True,
+        inline_values: bool = True,
     ) -> list[tuple[int, SpanView]]:
         """(keyset position, span) in keyset order: those after `after` and the one at
-        `root_position`, `limit` at most; with their values and events if `values`."""
+        `root_position`, `limit` at most; with their values and events if `values`, whole
+        unless not `inline_values`."""
         parameters = {**ids, "after": after, "root_position": root_position, "limit": limit}
         # Payloads stay the bytes ClickHouse holds (no decode, no encode: they go out as JSON
         # fragments), and timestamps come zone-aware: no per-value work here.
@@ -317,7 +337,40 @@ class ExecutionDetails:
         unstarted = [view.span_id for _, view in views if view.start_ts is None]
         if not values and unstarted:
             return self._with_event_times(ids, views, unstarted)
+        if values and inline_values:
+            return self._with_stored_values(ids, views)
         return views
+
+    def _with_stored_values(
+        self, ids: dict[str, Any], views: list[tuple[int, SpanView]]
+    ) -> list[tuple[int, SpanView]]:
+        # Values the payload store holds, put back into the spans and their events: one more
+        # statement, for the pages that have any (projections/payloads.py).
+        marked = [
+            index
+            for index, (_, view) in enumerate(views)
+            if has_markers(view.inputs)
+            or has_markers(view.outputs)
+            or any(has_markers(event) for event in view.events)
+        ]
+        if not marked:
+            return views
+        texts: list[bytes] = []
+        for index in marked:
+            view = views[index][1]
+            texts += [view.inputs.encode(), view.outputs.encode(), *view.events]
+        texts = inline(self._client, ids["workspace_id"], ids["execution_id"], texts)
+        out = list(views)
+        for index in marked:
+            position, view = out[index]
+            count = 2 + len(view.events)
+            inputs, outputs, *events = texts[:count]
+            texts = texts[count:]
+            out[index] = (
+                position,
+                replace(view, inputs=inputs.decode(), outputs=outputs.decode(), events=events),
+            )
+        return out
 
     def _with_event_times(
         self, ids: dict[str, Any], views: list[tuple[int, SpanView]], span_ids: list[UUID]

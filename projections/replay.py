@@ -28,6 +28,7 @@ from domain.vocabulary import EventName
 from projections.clickhouse import connect, query_text
 from projections.generations import Generations
 from projections.migrations import apply_migrations
+from projections.payloads import DEFAULT_INLINE_PAYLOAD_BYTES
 from projections.queries import execution_header, status_view, utc
 from projections.runner import ProjectionRunner
 from projections.store import ClickHouseStore
@@ -44,16 +45,25 @@ SnapshotRank = tuple[datetime, int]  # timestamp, then log position: the newest 
 
 
 def replay(
-    log_: ProjectedLog, url: str, base: str, progress: Progress, batch_size: int = 5000
+    log_: ProjectedLog,
+    url: str,
+    base: str,
+    progress: Progress,
+    *,
+    batch_size: int = 5000,
+    inline_limit: int = DEFAULT_INLINE_PAYLOAD_BYTES,
 ) -> str:
-    """Build a new generation from the whole log, switch to it, and return its database."""
+    """Build a new generation from the whole log, switch to it, and return its database
+    (values over `inline_limit` in the payload store, as the live projection keeps them)."""
     generations = Generations(url, base)
     try:
         target = generations.next_database()
         client = connect(url, target)
         try:
             apply_migrations(client)
-            runner = ProjectionRunner(log_, ClickHouseStore(client), batch_size=batch_size)
+            runner = ProjectionRunner(
+                log_, ClickHouseStore(client, inline_limit), batch_size=batch_size
+            )
             head = log_.max_position()
             runner.catch_up(lambda visible: progress(visible, max(head, visible)))
         finally:

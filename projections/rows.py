@@ -49,8 +49,9 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _TICK = timedelta(microseconds=1)  # DateTime64(6) counts microseconds
 
 
-def event_block(events: Sequence[LoggedEvent]) -> bytes:
-    """The Native block of `events`' rows, in log order (`EVENT_COLUMNS`' columns).
+def event_block(events: Sequence[LoggedEvent], payloads: Sequence[bytes] | None = None) -> bytes:
+    """The Native block of `events`' rows, in log order (`EVENT_COLUMNS`' columns); each row's
+    `payload` is the event as sent, or its text in `payloads` (projections/payloads.py).
 
     The ids were checked at ingest to be canonical UUID strings (domain/envelope.py), which
     is what lets a column of them be decoded as one run of hex digits.
@@ -79,7 +80,7 @@ def event_block(events: Sequence[LoggedEvent]) -> bytes:
         _uuid_texts(trace_ids),
         _ticks(timestamps),
         _ticks([event.received_at for event in events]),
-        _strings(event.raw for event in events),
+        _strings(payloads if payloads is not None else (event.raw for event in events)),
     )
     block = [_varint(len(EVENT_COLUMNS)), _varint(count)]
     for (name, type_), data in zip(EVENT_COLUMNS, columns, strict=True):

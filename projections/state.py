@@ -10,6 +10,7 @@ from clickhouse_connect.driver.client import Client
 
 from domain.state import ResolvedState
 from projections.clickhouse import query_text
+from projections.payloads import inline, stored_value
 from projections.queries import utc
 
 _STATE = query_text("execution_state")
@@ -42,6 +43,7 @@ def execution_state(client: Client, workspace_id: UUID, execution_id: UUID) -> R
     if timestamp is None:
         return None
     raw_state, trace_id = row["snapshot"]
+    raw_state = stored_value(client, workspace_id, execution_id, raw_state)
     state = orjson.loads(raw_state) if raw_state else {}
     raw_links = row["initiated_links"]
     links = orjson.loads(raw_links) if raw_links and raw_links != "null" else []
@@ -68,4 +70,5 @@ def recorded_events(client: Client, workspace_id: UUID, execution_id: UUID) -> l
     result = client.query(
         _EVENTS, parameters={"workspace_id": workspace_id, "execution_id": execution_id}
     )
-    return [row[0].encode() if isinstance(row[0], str) else row[0] for row in result.result_rows]
+    events = [row[0].encode() if isinstance(row[0], str) else row[0] for row in result.result_rows]
+    return inline(client, workspace_id, execution_id, events)

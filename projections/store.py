@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import Protocol
+from uuid import UUID
 
+import orjson
 from clickhouse_connect.driver.client import Client
 
 from domain.log import LoggedEvent, LoggedFact
 from projections.clickhouse import query_text
 from projections.facts import RUN_REQUESTED, fact_rows
+from projections.payloads import (
+    DEFAULT_INLINE_PAYLOAD_BYTES,
+    PAYLOAD_COLUMNS,
+    payload_rows,
+    split_event,
+)
 from projections.rows import EVENT_COLUMN_NAMES, event_block
 
 # The insert's settings, each where the server knows it (a server refuses a setting it does not
@@ -60,8 +68,9 @@ class ClickHouseStore:
 
     name = "executions"
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, inline_limit: int = DEFAULT_INLINE_PAYLOAD_BYTES) -> None:
         self._client = client
+        self._inline_limit = inline_limit
         known = client.server_settings
         self._settings = {k: v for k, v in _INSERT_SETTINGS.items() if k in known}
 
@@ -105,10 +114,31 @@ class ClickHouseStore:
         # runs it under a profile that squashes nothing and cuts at 7 rows). clickhouse-connect's
         # `insert`, used until 2026-12-03, sent blocks of about 2 MB and needed settings that
         # squashed them into one.
-        self.insert(event_block(events))
+        self.insert(event_block(events, self._set_aside(events)))
         # The insert returned after every view wrote its part: reads see the batch already.
         readable()
         self._track(events[-1].position)
+
+    def _set_aside(self, events: Sequence[LoggedEvent]) -> list[bytes] | None:
+        """The events' texts with their large values replaced by markers, after writing the
+        values to the payload store (projections/payloads.py); None when no event is over the
+        limit, which is one length test per event. The values go first: a marker any read
+        finds names a stored row."""
+        limit = self._inline_limit
+        if all(len(event.raw) <= limit for event in events):
+            return None
+        texts, rows = [], []
+        for event in events:
+            split = split_event(event.raw, event.position, limit)
+            texts.append(split.raw)
+            if split.values:
+                span_id = UUID(orjson.loads(event.raw)["span_id"])
+                rows += payload_rows(
+                    event.workspace_id, event.execution_id, span_id, event.position, split
+                )
+        if rows:
+            self._client.insert("payload_values", rows, column_names=list(PAYLOAD_COLUMNS))
+        return texts
 
     def insert(self, block: bytes) -> None:
         """One Native block of `events` rows (projections/rows.py), with the insert's settings."""

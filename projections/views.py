@@ -48,7 +48,7 @@ from projections.list_filters import list_filter
 from projections.listing import ExecutionList, GroupCount, ListFilter, ListOrder, ListPage
 from projections.metrics import Bucket, ExecutionMetrics, Interval
 from projections.origin import Origin, ingested_origin, run_origin
-from projections.queries import ExecutionQueries, ExecutionRead, RunView
+from projections.queries import ExecutionQueries, ExecutionRead, RunView, execution_header
 from projections.state import execution_state, recorded_events
 
 _FINISHED = (ExecutionStatus.FULFILLED, ExecutionStatus.REJECTED)
@@ -179,16 +179,23 @@ class Views:
         min_position: int | None = None,
         *,
         values: bool = True,
+        inline_values: bool = True,
     ) -> DetailPage | PendingDetail:
         """A page of the execution's spans after `prev_span_id` (with their inputs, outputs
-        and events unless not `values`), or, for a run whose events are not visible yet, what
-        its request says."""
+        and events unless not `values`; with markers where the payload store holds a value if
+        not `inline_values`), or, for a run whose events are not visible yet, what its request
+        says."""
 
         def page() -> DetailPage | None:
             # The live generation's reader at each call: a replay may switch it in between.
             try:
                 return self._live.details.page(
-                    workspace_id, execution_id, prev_span_id, limit, values=values
+                    workspace_id,
+                    execution_id,
+                    prev_span_id,
+                    limit,
+                    values=values,
+                    inline_values=inline_values,
                 )
             except ExecutionNotFound:
                 return None
@@ -295,8 +302,11 @@ class Views:
         return found
 
     def payload(self, ref: PayloadRef) -> str:
-        """The JSON text of the span value a payload link names; `PayloadNotFound` when the
-        span has no such value (or the workspace no such span)."""
+        """The JSON text of the span value a payload link names, whole (where the payload
+        store holds it: projections/payloads.py); `PayloadNotFound` when the span has no such
+        value (or the workspace no such span)."""
+        if ref.value is PayloadValue.STATE:
+            return self._state_text(ref)
         span = self._live.details.span(ref.workspace_id, ref.execution_id, ref.span_id)
         if span is None and self.catch_up():
             span = self._live.details.span(ref.workspace_id, ref.execution_id, ref.span_id)
@@ -307,6 +317,13 @@ class Views:
         if not value:
             raise PayloadNotFound(f"no {ref.value.field} of span {ref.span_id}")
         return str(value)
+
+    def _state_text(self, ref: PayloadRef) -> str:
+        """The execution's newest state as it was sent (a link names it by the root span)."""
+        header = execution_header(self._live.reader, ref.workspace_id, ref.execution_id)
+        if not header["state"] or ref.span_id != ref.execution_id:
+            raise PayloadNotFound(f"no state of execution {ref.execution_id}")
+        return str(header["state"])
 
     def run_by_external_id(self, workspace_id: UUID, external_id: str) -> UUID:
         """The execution of the run an `external_id` names; `ExecutionNotFound` if none."""

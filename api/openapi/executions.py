@@ -187,6 +187,18 @@ SCHEMAS: Json = {
             "number": ref("ExecutionNumber"),
             "actuals": ref("Actuals"),
             "unreadable": ref("Unreadable"),
+            "inputs_url": {
+                "type": "string",
+                "format": "uri",
+                "description": "Runledger's addition, with `payloads=links`: a signed link to "
+                "the execution's inputs when the payload store holds them (`inputs` is then "
+                "empty).",
+            },
+            "outputs_url": {
+                "type": "string",
+                "format": "uri",
+                "description": "As `inputs_url`, for the outputs.",
+            },
         },
         ("span_id", "start", "inputs", "outputs", "spans", "status", "has_more"),
         "Vellum's `WorkflowExecutionDetail` for one page of spans, plus `status`, `has_more`, "
@@ -256,6 +268,15 @@ PATHS: Json = {
                     "span_limit",
                     f"Spans per page (default {DEFAULT_SPAN_LIMIT}).",
                     {"type": "integer", "minimum": 1, "maximum": MAX_SPAN_LIMIT},
+                    empty_is_default=True,
+                ),
+                query_parameter(
+                    "payloads",
+                    "`inline` (default): values the payload store holds (over "
+                    "`RUNLEDGER_INLINE_PAYLOAD_BYTES`) are put back, every event as it was sent. "
+                    "`links`: each is a signed link instead, `{payload_url, bytes}` in its event "
+                    "and in `state`, and `inputs_url` / `outputs_url` for the execution's own.",
+                    {"type": "string", "enum": ["inline", "links"]},
                     empty_is_default=True,
                 ),
                 MIN_LOG_POSITION,

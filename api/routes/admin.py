@@ -57,6 +57,7 @@ def _run_replay(request: Request, state: ReplayState) -> None:
             settings.clickhouse_url,
             settings.clickhouse_database,
             progress,
+            inline_limit=settings.inline_payload_bytes,
         )
         live.follow_pointer()
         state.state = "done"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 from uuid import UUID
 
@@ -14,6 +15,7 @@ from starlette.routing import Route
 from api.auth import require_workspace
 from api.errors import ApiError
 from api.execution_numbers import shown_number
+from api.payload_urls import payload_urls
 from api.vellum_shapes import (
     DETAIL_JSON_OPTIONS,
     detail_json,
@@ -120,21 +122,40 @@ def _prev_span_id(request: Request) -> UUID | None:
         raise InvalidCursor("prev_span_id", f"must be a UUID, got {raw[:60]!r}") from None
 
 
+def _linked(request: Request) -> bool:
+    """`payloads=links`: values the payload store holds as links instead of inline."""
+    raw = request.query_params.get("payloads") or "inline"
+    if raw not in ("inline", "links"):
+        reason = f"must be 'inline' or 'links', got {raw[:40]!r}"
+        raise ApiError(400, f"payloads {reason}", [FieldError(None, "payloads", reason)])
+    return raw == "links"
+
+
 async def execution_detail(request: Request) -> Response:
-    """`GET /v1/workflow-executions/{execution_id}/detail?prev_span_id=&span_limit=`."""
+    """`GET /v1/workflow-executions/{execution_id}/detail?prev_span_id=&span_limit=&payloads=`."""
     workspace = await require_workspace(request)
     execution_id = _execution_id(request)
     limit, prev_span_id = _span_limit(request), _prev_span_id(request)
+    linked = _linked(request)
     position = min_log_position(request, workspace.id)
     views: Views = request.app.state.views
     page = await run_in_threadpool(
-        views.detail, workspace.id, execution_id, prev_span_id, limit, position
+        functools.partial(
+            views.detail,
+            workspace.id,
+            execution_id,
+            prev_span_id,
+            limit,
+            position,
+            inline_values=not linked,
+        )
     )
     number = shown_number(request, workspace.id, page.listed_position)
     if isinstance(page, PendingDetail):
         body = pending_detail_json(page, number)
     else:
-        body = detail_json(str(execution_id), page, number)
+        links = payload_urls(request, workspace.id, execution_id) if linked else None
+        body = detail_json(str(execution_id), page, number, links)
     if page.actuals is not None:
         body["actuals"] = page.actuals
     return Response(orjson.dumps(body, option=DETAIL_JSON_OPTIONS), media_type="application/json")

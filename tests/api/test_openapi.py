@@ -97,15 +97,25 @@ def test_every_operation_documents_its_errors_and_credentials() -> None:
 
 # Runledger's additions to Vellum's shapes: documented, and outside the client's models (which
 # keep unknown fields as `model_extra`).
+_DETAIL_ADDITIONS = {
+    "status",
+    "has_more",
+    "number",
+    "actuals",
+    "unreadable",
+    "inputs_url",
+    "outputs_url",
+}
 ADDITIONS = {
     "CheckWorkflowExecutionStatusResponse": {"actuals", "unreadable"},
-    "WorkflowExecutionDetail": {"status", "has_more", "number", "actuals", "unreadable"},
+    "WorkflowExecutionDetail": _DETAIL_ADDITIONS,
     "WorkflowExecutionSpan": {"status"},
     "NodeExecutionSpan": {"status"},
     "SlimWorkflowDeployment": {"releases"},
     "EventCreateResponse": {"accepted_count", "duplicate_count", "log_position"},
     "SlimWorkflowExecutionRead": {"status"},
-    "WorkflowEventExecutionRead": {"status", "has_more", "number", "actuals", "unreadable"},
+    # The detail's, which it extends (the link fields come only with the detail's `payloads`).
+    "WorkflowEventExecutionRead": _DETAIL_ADDITIONS,
 }
 
 # Each documented answer shape and the vellum-ai model the official client parses it with.

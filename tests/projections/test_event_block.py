@@ -43,7 +43,8 @@ def test_every_column_reads_back_as_the_logged_event_says(
     )
     apply_migrations(clickhouse)
     logged = log.read(after=0, limit=100)
-    ClickHouseStore(clickhouse).apply(logged)
+    # Every event whole in `events` (no value set aside: tests/projections/test_payloads.py).
+    ClickHouseStore(clickhouse, inline_limit=1 << 20).apply(logged)
 
     result = clickhouse.query(
         f"SELECT {', '.join(EVENT_COLUMN_NAMES)} FROM events ORDER BY position",
