@@ -14,6 +14,7 @@ import pytest
 
 from projections.clickhouse import connect
 from projections.generations import Generations
+from tests.api.runtime_support import ENTRYPOINTS, Release, deployed_server
 from tests.events import node_event, workflow_event
 from tests.servers import RunningServer, post_events, server_in_thread
 
@@ -317,3 +318,25 @@ def test_a_value_at_the_limit_stays_inline(store_server: RunningServer) -> None:
     assert detail(store_server, run).status_code == 200
     linked = detail(store_server, run, payloads="links").json()
     assert "payload_url" not in orjson.dumps(linked).decode()
+
+
+def test_a_repeated_stream_replays_the_stored_values_as_they_were_sent(
+    sqlite_env: dict[str, str],
+) -> None:
+    # A repeated streaming request replays the run's events from the projections
+    # (Views.recorded_events): its large inputs come back from the store.
+    with deployed_server(
+        sqlite_env,
+        [Release("summarize", f"{ENTRYPOINTS}:summarize")],
+        RUNLEDGER_INLINE_PAYLOAD_BYTES=str(LIMIT),
+    ) as server:
+        url = f"{server.base_url}/v1/workflow-deployments/summarize/execute-stream"
+        body = {"inputs": {"text": "many words " * LIMIT}, "external_id": "large-stream"}
+        streams = [
+            httpx.post(url, json=body, headers=server.headers(), timeout=60).content
+            for _ in range(2)
+        ]
+    first, repeat = streams
+    assert b"$runledger_payload" not in repeat
+    assert max(len(line) for line in first.splitlines()) > LIMIT
+    assert repeat == first
