@@ -4,8 +4,9 @@ the same execution with small outputs, in one run.
 `runledger serve` on the embedded default (SQLite log, chDB, projector thread) in its own
 process; two executions of `nodes` nodes each, posted over HTTP, the same but for their node
 outputs (`{"text": ...}` of 1 MiB, or of 16 bytes; the workflow's own outputs are small in
-both). Then, interleaved, each read of each execution: Vellum's detail page (`span_limit`
-100), Velt's read (every step, outputs inline as Velt's shape has them, and with links) and
+both). The 1 MiB outputs are over the inline limit, so the payload store holds them. Then,
+interleaved, each read of each execution: Vellum's detail page (`span_limit` 100, outputs
+inline as Vellum's clients expect, and with `payloads=links`), Velt's read (every step, outputs inline as Velt's shape has them, and with links) and
 Datalab's (every step, outputs as signed links). The goal is Datalab's read of the large
 execution beside the small one's: at most 1.5 times at p99; the others show what carrying the
 outputs costs.
@@ -162,6 +163,11 @@ def measure(sizes: Sizes) -> dict[str, Any]:
             for name, (execution_id, _) in executions.items():
                 calls[f"detail/{name}"] = _reader(
                     client, "GET", f"/v1/workflow-executions/{execution_id}/detail?span_limit=100"
+                )
+                calls[f"detail_links/{name}"] = _reader(
+                    client,
+                    "GET",
+                    f"/v1/workflow-executions/{execution_id}/detail?span_limit=100&payloads=links",
                 )
                 calls[f"velt/{name}"] = _reader(
                     client,

@@ -18,6 +18,6 @@ def clickhouse(clickhouse_url: str) -> Iterator[Client]:
     client = connect(clickhouse_url, database)
     yield client
     client.command(
-        "DROP DATABASE IF EXISTS {database:Identifier}", parameters={"database": database}
+        "DROP DATABASE IF EXISTS {database:Identifier} SYNC", parameters={"database": database}
     )
     client.close()
