@@ -6,8 +6,9 @@ process; two executions of `nodes` nodes each, posted over HTTP, the same but fo
 outputs (`{"text": ...}` of 1 MiB, or of 16 bytes; the workflow's own outputs are small in
 both). The 1 MiB outputs are over the inline limit, so the payload store holds them. Then,
 interleaved, each read of each execution: Vellum's detail page (`span_limit` 100, outputs
-inline as Vellum's clients expect, and with `payloads=links`), Velt's read (every step, outputs inline as Velt's shape has them, and with links) and
-Datalab's (every step, outputs as signed links). The goal is Datalab's read of the large
+inline as Vellum's clients expect, and with `payloads=links`), Velt's read (every step,
+outputs inline as Velt's shape has them, and with links) and Datalab's (every step, outputs
+as signed links). The goal is Datalab's read of the large
 execution beside the small one's: at most 1.5 times at p99; the others show what carrying the
 outputs costs.
 """
@@ -220,6 +221,7 @@ def views_table(results: dict[str, Any]) -> tuple[str, list[str], list[list[str]
     """Each read of the large execution beside the small one's."""
     titles = {
         "detail": "Vellum's detail page (span_limit 100, outputs inline)",
+        "detail_links": "Vellum's detail page with `payloads=links` (outputs as links)",
         "velt": "Velt's read (every step, outputs inline)",
         "velt_links": "Velt's read with `outputs: links` (every step, outputs as links)",
         "datalab": "Datalab's read (every step, outputs as links)",
