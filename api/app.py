@@ -29,6 +29,7 @@ from api.routes import (
     lists,
     payloads,
     reference,
+    traces,
     velt,
     workflows,
 )
@@ -158,6 +159,7 @@ def create_app(env: Mapping[str, str], settings: Settings | None = None) -> Star
             *velt.routes,
             *datalab.routes,
             *payloads.routes,
+            *traces.routes,
             *reference.routes,
         ],
         middleware=[Middleware(AccessLogMiddleware)],

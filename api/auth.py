@@ -22,6 +22,11 @@ async def require_workspace(
     key = request.headers.get(header)
     if not key:
         raise Unauthorized(f"the {header_name} header is required")
+    return await workspace_of_key(request, key, header_name)
+
+
+async def workspace_of_key(request: Request, key: str, header_name: str) -> Workspace:
+    """The workspace of a key the request carried; 401 when it is not accepted."""
     keys: KeyRing = request.app.state.keys
     hit = keys.cached(key)
     # A cache miss reads the log: off the event loop, where it may wait behind writers.

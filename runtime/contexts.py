@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
+from domain.otel_mapping import API_VERSION
 from domain.vocabulary import DEPLOYMENT_CONTEXT_TYPE
-from runtime.otel import API_VERSION
 
 Event = dict[str, Any]
 

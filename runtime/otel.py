@@ -8,7 +8,8 @@ becomes a `node.execution.initiated` event when it starts and a `node.execution.
 The root span becomes no event (the runtime emits the run's `workflow.execution.*` events),
 and spans of any other trace are ignored.
 
-How a span maps:
+How a span maps (its failure, usage, definition and times are read by domain/otel_mapping.py,
+the functions OTLP ingest maps spans with):
 
 - span id: `uuid5(execution_id, f"{otel_span_id:016x}")`, so a child finds its parent's id
   from its parent span context alone, and the same span always maps to the same id.
@@ -42,35 +43,34 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import ParamSpec, TypeVar
-from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
+from uuid import UUID, uuid4, uuid5
 
 import orjson
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
-from opentelemetry.trace import StatusCode, Tracer
+from opentelemetry.trace import Tracer
 
 from domain.envelope import Json
 from domain.lineage import parent_chain
+from domain.otel_mapping import (
+    API_VERSION,
+    NODE_DEFINITIONS,
+    SpanEvent,
+    definition_of,
+    span_error,
+    timestamp,
+    usage_result,
+)
 from domain.vocabulary import WORKFLOW_CONTEXT_TYPE, EventName
 
-API_VERSION = "2024-10-25"
 INPUTS_ATTRIBUTE = "runledger.node.inputs"
 OUTPUTS_ATTRIBUTE = "runledger.node.outputs"
 MODULE_ATTRIBUTE = "runledger.node.module"
 QUALNAME_ATTRIBUTE = "runledger.node.qualname"
-ERROR_CODE = "NODE_EXECUTION"
 
-_NODE_DEFINITIONS = uuid5(NAMESPACE_URL, "https://runledger.dev/node-definition")
-_INPUT_TOKENS = ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens")
-_OUTPUT_TOKENS = ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens")
-_CACHE_READ_TOKENS = ("gen_ai.usage.cache_read.input_tokens",)
-_CACHE_CREATION_TOKENS = ("gen_ai.usage.cache_creation.input_tokens",)
-_MODEL = ("gen_ai.response.model", "gen_ai.request.model")
-_COST = "gen_ai.usage.cost"
 
 _log = logging.getLogger(__name__)
 _P = ParamSpec("_P")
@@ -175,7 +175,7 @@ class _Run:
                 body["outputs"] = {
                     k: v for k, v in attributes.items() if k not in started or started[k] != v
                 }
-        usage = _usage_result(attributes)
+        usage = usage_result(attributes)
         if usage is not None:
             body["usage_result"] = usage
         return self._event(name, span.end_time, node, body)
@@ -186,7 +186,7 @@ class _Run:
         return {
             "id": str(uuid4()),
             "name": name.value,
-            "timestamp": _timestamp(time_ns),
+            "timestamp": timestamp(time_ns),
             "api_version": API_VERSION,
             "trace_id": str(self.context.trace_id),
             "span_id": str(node.span_id),
@@ -301,74 +301,14 @@ def _definition(span: ReadableSpan, attributes: Mapping[str, Json]) -> dict[str,
         scope = span.instrumentation_scope
         module = scope.name if scope is not None else ""
         key = f"{module}:{span.name}"
-    return {
-        "id": str(uuid5(_NODE_DEFINITIONS, key)),
-        "name": span.name,
-        "module": module.split(".") if module else [],
-    }
+    return {**definition_of(module, span.name), "id": str(uuid5(NODE_DEFINITIONS, key))}
 
 
 def _error(span: ReadableSpan) -> tuple[dict[str, Json], str | None] | None:
-    """The Vellum error and stack trace of a failed span; None when it did not fail."""
+    """The Vellum error and stack trace of a failed span (domain/otel_mapping.py)."""
+    events = [
+        SpanEvent(event.name, event.timestamp or 0, dict(event.attributes or {}))
+        for event in span.events
+    ]
     status = span.status
-    exceptions = [event for event in span.events if event.name == "exception"]
-    failed = status.status_code is StatusCode.ERROR or (
-        status.status_code is StatusCode.UNSET and exceptions
-    )
-    if not failed:
-        return None
-    recorded = (exceptions[-1].attributes or {}) if exceptions else {}
-    kind = recorded.get("exception.type")
-    message = recorded.get("exception.message") or kind or status.description
-    stacktrace = recorded.get("exception.stacktrace")
-    error = {
-        "message": str(message or "the span ended with status ERROR"),
-        "code": ERROR_CODE,
-        "raw_data": {"exception_type": kind} if kind else None,
-    }
-    return error, str(stacktrace) if stacktrace else None
-
-
-def _count(attributes: Mapping[str, Json], keys: tuple[str, ...]) -> int | None:
-    for key in keys:
-        value = attributes.get(key)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return int(value)
-    return None
-
-
-def _usage_result(attributes: Mapping[str, Json]) -> dict[str, Json] | None:
-    """Vellum's `WorkflowExecutionUsageCalculationFulfilledBody` from GenAI attributes."""
-    counts = {
-        "input_token_count": _count(attributes, _INPUT_TOKENS),
-        "output_token_count": _count(attributes, _OUTPUT_TOKENS),
-        "cache_read_input_tokens": _count(attributes, _CACHE_READ_TOKENS),
-        "cache_creation_input_tokens": _count(attributes, _CACHE_CREATION_TOKENS),
-    }
-    if counts["input_token_count"] is None and counts["output_token_count"] is None:
-        return None
-    model = next((m for k in _MODEL if isinstance(m := attributes.get(k), str) and m), "unknown")
-    cost = attributes.get(_COST)
-    costs = (
-        [{"value": float(cost), "unit": "USD"}]
-        if isinstance(cost, int | float) and not isinstance(cost, bool)
-        else []
-    )
-    return {
-        "usage": [
-            {
-                "ml_model_name": model,
-                "ml_model_usage": {k: v for k, v in counts.items() if v is not None},
-            }
-        ],
-        "cost": costs,
-    }
-
-
-def _timestamp(time_ns: int | None) -> str:
-    """ISO-8601 UTC with microseconds and a `Z`, as the Vellum SDK writes them."""
-    if time_ns is None:
-        return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-    seconds, rest = divmod(time_ns, 1_000_000_000)
-    moment = datetime.fromtimestamp(seconds, UTC).replace(microsecond=rest // 1000)
-    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return span_error(f"STATUS_CODE_{status.status_code.name}", status.description or "", events)

@@ -18,12 +18,13 @@ from api.openapi import (
     lists,
     operator,
     other_views,
+    otlp,
     runtime,
 )
 from api.openapi._build import ADMIN_TOKEN, API_KEY, Json, obj, ref
 from api.openapi.other_views import VELT_KEY
 
-_GROUPS = (events, executions, lists, other_views, runtime, deployments, operator)
+_GROUPS = (events, otlp, executions, lists, other_views, runtime, deployments, operator)
 
 ERROR_SCHEMAS: Json = {
     "FieldError": obj(

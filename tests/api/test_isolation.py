@@ -119,6 +119,17 @@ def _execute_body(world: World) -> dict[str, Any]:
     }
 
 
+def _otlp_request(world: World) -> dict[str, Any]:
+    span = {
+        "traceId": "5b8efff798038103d269b633813fc60c",
+        "spanId": "eee19b7ec3c1b174",
+        "name": "stranger",
+        "startTimeUnixNano": "1765000000000000000",
+        "endTimeUnixNano": "1765000001000000000",
+    }
+    return {"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}
+
+
 def _actuals_body(world: World) -> dict[str, Any]:
     return {"execution_id": world.run, "actuals": [{"output_key": "summary", "quality": 1.0}]}
 
@@ -140,6 +151,18 @@ CASES: dict[tuple[str, str], Case] = {
         lambda w: (
             "/monitoring/v1/events",
             {"content": orjson.dumps([workflow_event("rejected", w.ingested, 5)])},
+        ),
+        stranger=(200,),
+    ),
+    # Spans a stranger exports are the stranger's own, even in a trace of A's: an OTLP
+    # execution's id is its trace's, so the same trace in two workspaces is two executions.
+    ("POST", "/v1/traces"): Case(
+        lambda w: (
+            "/v1/traces",
+            {
+                "content": orjson.dumps(_otlp_request(w)),
+                "headers": {"content-type": "application/json"},
+            },
         ),
         stranger=(200,),
     ),
@@ -235,7 +258,7 @@ def test_every_route_has_an_isolation_case() -> None:
 def _call(world: World, route: tuple[str, str], key: str | None) -> httpx.Response:
     case = CASES[route]
     path, arguments = case.request(world)
-    headers = {case.key_header: key} if key is not None else {}
+    headers = {**arguments.pop("headers", {}), **({case.key_header: key} if key else {})}
     return httpx.request(
         route[0], world.server.base_url + path, headers=headers, timeout=60, **arguments
     )
@@ -281,4 +304,5 @@ def test_what_strangers_sent_left_the_workspace_untouched(world: World) -> None:
             headers={"X-API-KEY": world.other_key},
             timeout=60,
         )
-        assert listed.json()["results"] == []
+        # Only the trace the stranger exported itself (the `POST /v1/traces` case).
+        assert [item["workflow"] for item in listed.json()["results"]] == ["stranger"]

@@ -1,0 +1,150 @@
+"""`POST /v1/traces`: OTLP/HTTP trace export, the way OpenTelemetry spans enter the log.
+
+An exporter points here (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://host:8000/v1/traces`,
+the key in `OTEL_EXPORTER_OTLP_HEADERS=x-api-key=...` or as `Authorization: Bearer ...`). Each
+span becomes the Vellum events domain/otel_mapping.py says, appended through the same entry
+as `POST /monitoring/v1/events` (domain/ingest.py), so everything that holds for events (the
+checks, duplicates, read-your-writes) holds for spans. Spans that cannot be stored are counted
+in the answer's `partial_success` while the others are stored, as OTLP asks.
+"""
+
+from __future__ import annotations
+
+import zlib
+from datetime import UTC, datetime
+from uuid import UUID
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from api.auth import API_KEY_HEADER, require_workspace, workspace_of_key
+from api.body import read_limited_body
+from api.errors import ApiError, PayloadTooLarge, Unauthorized
+from domain.envelope import Json
+from domain.errors import InvalidBatch, InvalidBody
+from domain.ingest import IngestResult, ingest
+from domain.keys import Workspace
+from domain.log.port import EventLog
+from domain.otel_mapping import span_events
+from domain.otlp import TraceRequest, read_json, read_protobuf, response_bytes
+
+PROTOBUF = "application/x-protobuf"
+JSON = "application/json"
+
+
+async def export_traces(request: Request) -> Response:
+    """Store the request's spans; answer `ExportTraceServiceResponse` in its encoding."""
+    workspace = await _workspace(request)
+    media_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if media_type not in (PROTOBUF, JSON):
+        raise ApiError(
+            415, f"Content-Type must be {PROTOBUF} or {JSON}, got {media_type or 'none'!r}"
+        )
+    settings = request.app.state.settings
+    body = _decoded(
+        await read_limited_body(request, settings.max_body_bytes),
+        request.headers.get("content-encoding", ""),
+        settings.max_body_bytes,
+    )
+    found = await run_in_threadpool(read_json if media_type == JSON else read_protobuf, body)
+    result = await run_in_threadpool(
+        _store,
+        request.app.state.ledger,
+        workspace.id,
+        found,
+        settings.max_batch_events,
+    )
+    if result is not None:
+        request.app.state.live.runner.wake()
+    headers = {}
+    if result is not None:
+        # Runledger's addition, as events answer it: the read-your-writes token.
+        headers["X-Runledger-Log-Position"] = request.app.state.position_tokens.token(
+            workspace.id, result.log_position
+        )
+    return Response(
+        response_bytes(found, media_type == JSON), media_type=media_type, headers=headers
+    )
+
+
+async def _workspace(request: Request) -> Workspace:
+    """The key's workspace: `X-API-KEY`, or `Authorization: Bearer <key>` (what
+    `OTEL_EXPORTER_OTLP_HEADERS` sets either way)."""
+    if request.headers.get(API_KEY_HEADER):
+        return await require_workspace(request)
+    scheme, _, key = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise Unauthorized("the X-API-KEY header (or Authorization: Bearer) is required")
+    return await workspace_of_key(request, key.strip(), "bearer key")
+
+
+def _decoded(body: bytes, encoding: str, limit: int) -> bytes:
+    """The body without its `Content-Encoding`; 413 when it unpacks past the body limit."""
+    encoding = encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return body
+    if encoding != "gzip":
+        raise ApiError(415, f"Content-Encoding must be gzip or none, got {encoding!r}")
+    unpacker = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        unpacked = unpacker.decompress(body, limit + 1)
+    except zlib.error as error:
+        raise InvalidBody(f"the body is not gzip: {error}") from None
+    if len(unpacked) > limit or unpacker.unconsumed_tail:
+        raise PayloadTooLarge(limit)
+    if not unpacker.eof:
+        raise InvalidBody("the gzip body is cut short")
+    return unpacked
+
+
+def _store(
+    log: EventLog, workspace_id: UUID, found: TraceRequest, max_events: int
+) -> IngestResult | None:
+    """Append the spans' events, a span's events never split between appends; None when
+    there was nothing to store."""
+    result = None
+    batch: list[tuple[int, Json]] = []
+    for index, span in enumerate(found.spans):
+        events = span_events(span)
+        if batch and len(batch) + len(events) > max_events:
+            result = _append(log, workspace_id, batch, found) or result
+            batch = []
+        batch += [(index, event) for event in events]
+    if batch:
+        result = _append(log, workspace_id, batch, found) or result
+    return result
+
+
+def _append(
+    log: EventLog, workspace_id: UUID, batch: list[tuple[int, Json]], found: TraceRequest
+) -> IngestResult | None:
+    """One append of the spans' events. A span whose events ingest refuses (attributes nested
+    too deep, say) is moved to `found.rejected` and the others appended."""
+    received_at = datetime.now(UTC)
+    events = [event for _, event in batch]
+    try:
+        return ingest(
+            log, workspace_id, orjson.dumps(events), max_events=len(events), received_at=received_at
+        )
+    except InvalidBatch as refused:
+        reasons: dict[int, str] = {}
+        for error in refused.errors:
+            if error.index is not None:
+                span = batch[error.index][0]
+                reasons.setdefault(span, f"{found.places[span]}: {error.field} {error.reason}")
+        if not reasons:
+            raise
+        bad = set(reasons)
+        found.rejected += reasons.values()
+    kept = [event for index, event in batch if index not in bad]
+    if not kept:
+        return None
+    return ingest(
+        log, workspace_id, orjson.dumps(kept), max_events=len(kept), received_at=received_at
+    )
+
+
+routes = [Route("/v1/traces", export_traces, methods=["POST"])]
