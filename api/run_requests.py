@@ -9,7 +9,7 @@ from uuid import UUID
 import orjson
 
 from domain.errors import FieldError, InvalidInputs
-from runtime.values import plain_inputs, typed_inputs
+from domain.vellum_values import plain_inputs, typed_inputs
 
 EVENT_TYPES = frozenset({"WORKFLOW", "NODE"})
 

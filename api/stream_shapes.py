@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 from uuid import uuid4
 
+from domain.vellum_values import output_type, typed_outputs
 from runtime.handles import Outcome
-from runtime.values import output_type, typed_outputs
 
 Event = dict[str, Any]
 

@@ -9,9 +9,9 @@ from typing import Any
 import orjson
 
 from api.vellum_shapes import detail_json, pending_detail_json
+from domain.vellum_values import output_type
 from projections.detail import DetailPage
 from projections.views import PendingDetail
-from runtime.values import output_type
 
 _SLIM_FIELDS = (
     "span_id",

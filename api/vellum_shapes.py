@@ -10,11 +10,11 @@ import orjson
 
 from api.payload_urls import OutputUrl, link_json, linked_text
 from domain.payload_links import PayloadValue
+from domain.vellum_values import typed_outputs
 from projections.detail import DetailPage, SpanView
 from projections.payloads import parse_marker
 from projections.unreadable import Unreadable
 from projections.views import PendingDetail
-from runtime.values import typed_outputs
 
 DETAIL_JSON_OPTIONS = orjson.OPT_UTC_Z
 """How a detail body is dumped: its spans' ids and timestamps are left for orjson to write

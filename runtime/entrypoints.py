@@ -20,6 +20,8 @@ from typing import Any
 from vellum.client.types import ChatMessage
 from vellum.workflows import BaseWorkflow
 
+from domain.vellum_values import VellumType
+
 
 class EntrypointError(ValueError):
     """An entrypoint reference that does not name something Runledger can run."""
@@ -30,15 +32,6 @@ class Kind(StrEnum):
 
     WORKFLOW = "WORKFLOW"  # a vellum.workflows.BaseWorkflow subclass
     FUNCTION = "FUNCTION"  # a plain function, sync or async
-
-
-class VellumType(StrEnum):
-    """The Vellum input and output types Runledger checks and produces."""
-
-    STRING = "STRING"
-    NUMBER = "NUMBER"
-    JSON = "JSON"
-    CHAT_HISTORY = "CHAT_HISTORY"
 
 
 @dataclass(frozen=True, slots=True)

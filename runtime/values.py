@@ -1,9 +1,9 @@
-"""Vellum typed values in and out of a run.
+"""A run's inputs checked against what its entrypoint declares.
 
-Requests carry inputs as Vellum's typed values (`{"name", "type", "value"}`); the native
-execute-stream carries a plain `{name: value}` object. Both are checked against what the
-entrypoint declares, and every problem is reported at once, one error per input. Results go
-back as Vellum's typed outputs.
+Requests carry inputs in the wire shapes of domain/vellum_values.py (Vellum's typed values, or
+the native execute-stream's plain object); here they are checked against the entrypoint's
+declared inputs, every problem reported at once, one error per input, and turned into the
+Python values the entrypoint expects.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from pydantic import TypeAdapter, ValidationError
 from vellum.client.types import ChatMessage
 
 from domain.errors import FieldError, InvalidInputs
-from runtime.entrypoints import Entrypoint, InputSpec, VellumType
+from domain.vellum_values import VellumType
+from runtime.entrypoints import Entrypoint, InputSpec
 
 _CHAT_HISTORY: TypeAdapter[list[ChatMessage]] = TypeAdapter(list[ChatMessage])
 _MISSING = object()
@@ -113,37 +114,6 @@ def check_inputs(
     return accepted
 
 
-def typed_inputs(items: Any) -> dict[str, tuple[Any, str | None]]:
-    """Vellum's `[{"name", "type", "value"}]` request inputs as `{name: (value, type)}`."""
-    if not isinstance(items, list):
-        raise InvalidInputs([FieldError(None, "inputs", "must be a list of typed values")])
-    sent: dict[str, tuple[Any, str | None]] = {}
-    errors = []
-    for index, item in enumerate(items):
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-            errors.append(FieldError(index, "inputs", "must be an object with a string name"))
-            continue
-        if not isinstance(item.get("type"), str):
-            errors.append(FieldError(index, f"inputs.{item['name']}", "type must be a string"))
-            continue
-        if item["name"] in sent:
-            errors.append(FieldError(index, f"inputs.{item['name']}", "is given twice"))
-            continue
-        sent[item["name"]] = (item.get("value"), item["type"])
-    if errors:
-        raise InvalidInputs(errors)
-    return sent
-
-
-def plain_inputs(values: Any) -> dict[str, tuple[Any, str | None]]:
-    """The native format's `{name: value}` inputs as `{name: (value, None)}`."""
-    if values is None:
-        return {}
-    if not isinstance(values, dict):
-        raise InvalidInputs([FieldError(None, "inputs", "must be an object of input values")])
-    return {name: (value, None) for name, value in values.items()}
-
-
 def python_inputs(entrypoint: Entrypoint, recorded: Mapping[str, Any]) -> dict[str, Any]:
     """The recorded JSON inputs as the Python values the entrypoint expects."""
     converted = dict(recorded)
@@ -161,20 +131,3 @@ def python_inputs(entrypoint: Entrypoint, recorded: Mapping[str, Any]) -> dict[s
 def _optional_of(annotation: Any) -> Any:
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
     return args[0] if len(args) == 1 else None
-
-
-def output_type(value: Any) -> VellumType:
-    """The Vellum type a value goes out as: STRING, NUMBER, or JSON for anything else."""
-    if isinstance(value, str):
-        return VellumType.STRING
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return VellumType.NUMBER
-    return VellumType.JSON
-
-
-def typed_outputs(outputs: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """`{name: JSON value}` as Vellum's typed values (`WorkflowOutput*`, `ExecutionVellumValue`)."""
-    return [
-        {"id": name, "name": name, "type": output_type(value).value, "value": value}
-        for name, value in outputs.items()
-    ]

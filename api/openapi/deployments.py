@@ -15,8 +15,8 @@ from api.openapi._build import (
 )
 from api.openapi.events import UUID
 from api.openapi.executions import DATE_TIME
+from domain.vellum_values import VellumType
 from projections.deployments import DEPLOYMENT_ORDERS
-from runtime.entrypoints import VellumType
 
 ID_OR_NAME = path_parameter("id_or_name", "The deployment's id or name.", example="summarize")
 

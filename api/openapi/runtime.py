@@ -17,7 +17,7 @@ from api.openapi.deployments import ID_OR_NAME
 from api.openapi.events import EXAMPLE_EVENT, UUID
 from api.openapi.executions import DATE_TIME, EXECUTION_ID, STATUSES
 from api.run_requests import EVENT_TYPES
-from runtime.entrypoints import VellumType
+from domain.vellum_values import VellumType
 
 _NON_EMPTY: Json = {"type": "string", "pattern": r"\S"}
 _NDJSON = "application/x-ndjson"
