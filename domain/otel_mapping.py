@@ -25,13 +25,15 @@ How an OTLP span maps:
   `gen_ai.output.messages`, the older `gen_ai.prompt` / `gen_ai.completion`); usage from
   `gen_ai.usage.*` or OpenInference's `llm.token_count.*`. Everything else a span carries
   (kind, attributes, resource, scope, links, status, its OpenTelemetry ids) is kept in the
-  terminal event's `body.otel`.
+  terminal event's `body.otel`, with the span's own bytes as the request carried them
+  (`received`: a protobuf `Span` in base64, or a JSON span object's text), for audit.
 - **Failure.** Status ERROR, or an `exception` event on a span whose status was left UNSET,
   rejects the span with code NODE_EXECUTION, the last exception's message and its stack trace.
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -105,6 +107,9 @@ class OtelSpan:
     scope_name: str = ""
     scope_version: str = ""
     scope_attributes: dict[str, Json] = field(default_factory=dict)
+    received: tuple[str, bytes] | None = None
+    """The span's own bytes as an OTLP request carried them: ("protobuf", its `Span`
+    message) or ("json", its object's text) (domain/otlp_bytes.py)."""
 
     @property
     def execution_id(self) -> UUID:
@@ -258,8 +263,9 @@ def span_events(span: OtelSpan) -> list[dict[str, Json]]:
 
 
 def otel_record(span: OtelSpan) -> dict[str, Json]:
-    """Everything of the span the Vellum shape has no place for, as OpenTelemetry names it."""
-    return {
+    """Everything of the span the Vellum shape has no place for, as OpenTelemetry names it,
+    and the span's bytes as received: protobuf's in base64, JSON's as its text."""
+    record: dict[str, Json] = {
         "trace_id": span.trace_id.hex(),
         "span_id": span.span_id.hex(),
         "parent_span_id": span.parent_span_id.hex(),
@@ -278,6 +284,14 @@ def otel_record(span: OtelSpan) -> dict[str, Json]:
             "attributes": span.scope_attributes,
         },
     }
+    if span.received is not None:
+        encoding, data = span.received
+        record["received"] = (
+            {"encoding": "protobuf", "base64": base64.b64encode(data).decode()}
+            if encoding == "protobuf"
+            else {"encoding": "json", "text": data.decode()}
+        )
+    return record
 
 
 def definition_of(scope_name: str, span_name: str) -> dict[str, Json]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
@@ -31,6 +31,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 from domain.envelope import Json
 from domain.errors import InvalidBody
 from domain.otel_mapping import OtelSpan, SpanEvent
+from domain.otlp_bytes import Place, json_spans, protobuf_spans
 
 _ID_FIELDS = ("traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id")
 _REPORTED_REASONS = 5
@@ -63,7 +64,8 @@ def read_protobuf(body: bytes) -> TraceRequest:
         request.ParseFromString(body)
     except DecodeError as error:
         raise InvalidBody(f"the body is not an OTLP ExportTraceServiceRequest: {error}") from None
-    return _spans(request)
+    received = protobuf_spans(body)
+    return _spans(request, {place: ("protobuf", data) for place, data in received.items()})
 
 
 def read_json(body: bytes) -> TraceRequest:
@@ -81,7 +83,8 @@ def read_json(body: bytes) -> TraceRequest:
         json_format.ParseDict(document, request, ignore_unknown_fields=True)
     except json_format.ParseError as error:
         raise InvalidBody(f"the body is not an OTLP ExportTraceServiceRequest: {error}") from None
-    return _spans(request, bad_ids)
+    received = json_spans(body)
+    return _spans(request, {place: ("json", data) for place, data in received.items()}, bad_ids)
 
 
 def response_bytes(found: TraceRequest, as_json: bool) -> bytes:
@@ -137,8 +140,10 @@ def _hex_ids(item: dict[str, Any]) -> bool:
 
 def _spans(
     request: ExportTraceServiceRequest,
-    bad_ids: frozenset[tuple[int, int, int]] | set[tuple[int, int, int]] = frozenset(),
+    received: dict[Place, tuple[str, bytes]],
+    bad_ids: frozenset[Place] | set[Place] = frozenset(),
 ) -> TraceRequest:
+    """The request's spans, each with its bytes as received (domain/otlp_bytes.py)."""
     found = TraceRequest()
     for r, resource_spans in enumerate(request.resource_spans):
         resource = _attributes(resource_spans.resource.attributes)
@@ -150,6 +155,7 @@ def _spans(
                     found.rejected.append(f"{place}: an id is not hex")
                     continue
                 read = _span(span, resource, scope.name, scope.version, scope.attributes)
+                read = replace(read, received=received.get((r, s, n)))
                 reason = read.check()
                 if reason is not None:
                     found.rejected.append(f"{place}: {reason}")

@@ -28,7 +28,6 @@ same execution, which its key may read anyway.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -36,6 +35,8 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from clickhouse_connect.driver.client import Client
+
+from domain.json_text import members
 
 DEFAULT_INLINE_PAYLOAD_BYTES = 64 * 1024
 """Values longer than this (in bytes, as sent) are kept in the payload store."""
@@ -58,9 +59,6 @@ _MARKER_TEXT = re.compile(
     r'\{"\$runledger_payload":\{"position":(\d+),"value":"(inputs|outputs|state)","bytes":(\d+)\}\}'
 )
 _MARKER_BYTES = re.compile(_MARKER_TEXT.pattern.encode())
-_WHITESPACE = re.compile(r"[ \t\n\r]*")
-_DECODER = json.JSONDecoder()
-_scan_string: Any = json.decoder.scanstring  # type: ignore[attr-defined]
 
 _LOOKUP = """
 SELECT position, value, bytes
@@ -150,9 +148,9 @@ def split_event(raw: bytes, position: int, limit: int) -> SplitEvent:
 
 def _large_values(text: str, limit: int) -> list[tuple[str, int, int, bytes]]:
     """(name, start, end, bytes) of the body's stored values longer than `limit`, in order."""
-    top = _members(text, 0)
+    top = members(text, 0)
     bodies = [start for key, start, _ in top if key == "body"]
-    body = _members(text, bodies[0]) if len(bodies) == 1 else []
+    body = members(text, bodies[0]) if len(bodies) == 1 else []
     names = [key for key, _, _ in top + body]
     if not body or len(names) != len(set(names)):
         # Ingest's parser keeps the last of a repeated key, ClickHouse's the first: leave such
@@ -165,34 +163,6 @@ def _large_values(text: str, limit: int) -> list[tuple[str, int, int, bytes]]:
             if len(value) > limit:
                 found.append((key, start, end, value))
     return found
-
-
-def _members(text: str, start: int) -> list[tuple[str, int, int]]:
-    """(key, value start, value end) of the object at `text[start:]`, each value's extent
-    found by the scanner (which parses it: this runs only for events over the limit)."""
-    at = _WHITESPACE.match(text, start).end()  # type: ignore[union-attr]
-    if text[at] != "{":
-        raise ValueError("not an object")
-    at = _WHITESPACE.match(text, at + 1).end()  # type: ignore[union-attr]
-    members: list[tuple[str, int, int]] = []
-    if text[at] == "}":
-        return members
-    while True:
-        if text[at] != '"':
-            raise ValueError("not a key")
-        key, at = _scan_string(text, at + 1)
-        at = _WHITESPACE.match(text, at).end()  # type: ignore[union-attr]
-        if text[at] != ":":
-            raise ValueError("no colon")
-        value_start = _WHITESPACE.match(text, at + 1).end()  # type: ignore[union-attr]
-        _, at = _DECODER.raw_decode(text, value_start)
-        members.append((key, value_start, at))
-        at = _WHITESPACE.match(text, at).end()  # type: ignore[union-attr]
-        if text[at] == "}":
-            return members
-        if text[at] != ",":
-            raise ValueError("no comma")
-        at = _WHITESPACE.match(text, at + 1).end()  # type: ignore[union-attr]
 
 
 def payload_rows(

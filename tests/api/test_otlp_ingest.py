@@ -3,6 +3,7 @@ through status and detail with the official Vellum client."""
 
 from __future__ import annotations
 
+import base64
 import gzip
 import uuid
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ import pytest
 from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -386,3 +388,60 @@ def test_spans_in_any_order_and_any_requests_give_the_same_answers(
         ("root", "", "FULFILLED", 2),
         ("root", execution_id, "FULFILLED", 2),
     ]
+
+
+def test_each_span_keeps_the_bytes_it_was_received_as(otlp_server: RunningServer) -> None:
+    # Protobuf: a span whose `kind` is written as a two-byte varint (0x81 0x00 for 1), which
+    # the parser accepts and any re-encoding writes as one byte: only the received bytes have
+    # it. JSON: a span object spaced and ordered as no encoder would.
+    trace = bytes.fromhex(uuid.uuid4().hex)
+    span = Span(
+        trace_id=trace,
+        span_id=bytes.fromhex("c0ffee0000000001"),
+        name="received",
+        start_time_unix_nano=1_765_000_000_000_000_000,
+        end_time_unix_nano=1_765_000_001_000_000_000,
+    )
+    span_bytes = span.SerializeToString() + b"\x30\x81\x00"  # field 6 (kind), varint 1
+    scope_spans = b"\x12" + _length(span_bytes) + span_bytes
+    resource_spans = b"\x12" + _length(scope_spans) + scope_spans
+    request = b"\x0a" + _length(resource_spans) + resource_spans
+    response = httpx.post(
+        f"{otlp_server.base_url}/v1/traces",
+        content=request,
+        headers={"x-api-key": otlp_server.api_key, "content-type": "application/x-protobuf"},
+    )
+    assert response.status_code == 200, response.text
+    received = _terminal_otel(otlp_server, trace.hex(), response)["received"]
+    assert received == {"encoding": "protobuf", "base64": base64.b64encode(span_bytes).decode()}
+
+    json_trace = uuid.uuid4().hex
+    text = (
+        '{ "name" :"as sent",  "spanId":"c0ffee0000000002", "traceId" : "' + json_trace + '",'
+        '\n "endTimeUnixNano": 1765000001000000000, "startTimeUnixNano":"1765000000000000000" }'
+    )
+    body = '{"resourceSpans": [ {"scopeSpans":[{"spans" : [' + text + "]}]}]}"
+    answer = httpx.post(
+        f"{otlp_server.base_url}/v1/traces",
+        content=body.encode(),
+        headers={"x-api-key": otlp_server.api_key, "content-type": "application/json"},
+    )
+    assert answer.json() == {}
+    received = _terminal_otel(otlp_server, json_trace, answer)["received"]
+    assert received == {"encoding": "json", "text": text}
+
+
+def _length(data: bytes) -> bytes:
+    assert len(data) < 128
+    return bytes([len(data)])
+
+
+def _terminal_otel(server: RunningServer, trace_hex: str, answer: httpx.Response) -> Any:
+    execution_id = str(uuid.uuid5(OTLP_TRACES, trace_hex))
+    detail = httpx.get(
+        f"{server.base_url}/v1/workflow-executions/{execution_id}/detail",
+        params={"min_log_position": answer.headers["x-runledger-log-position"]},
+        headers=server.headers(),
+    ).json()
+    (node,) = [s for s in detail["spans"] if s["name"] == "node.execution"]
+    return node["events"][-1]["body"]["otel"]
