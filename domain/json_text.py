@@ -24,6 +24,16 @@ def _skip(text: str, at: int) -> int:
     return found.end()
 
 
+def _after_item(text: str, at: int, close: str) -> int | None:
+    """Where the next item starts after one ending at `at`; None at the closing bracket."""
+    at = _skip(text, at)
+    if text[at : at + 1] == close:
+        return None
+    if text[at : at + 1] != ",":
+        raise ValueError("no comma")
+    return _skip(text, at + 1)
+
+
 def members(text: str, start: int) -> list[tuple[str, int, int]]:
     """(key, value start, value end) of the object at `text[start:]` (after any whitespace);
     `ValueError` when it is not an object."""
@@ -44,12 +54,10 @@ def members(text: str, start: int) -> list[tuple[str, int, int]]:
         value_start = _skip(text, at + 1)
         _, at = _DECODER.raw_decode(text, value_start)
         found.append((key, value_start, at))
-        at = _skip(text, at)
-        if text[at : at + 1] == "}":
+        after = _after_item(text, at, "}")
+        if after is None:
             return found
-        if text[at : at + 1] != ",":
-            raise ValueError("no comma")
-        at = _skip(text, at + 1)
+        at = after
 
 
 def elements(text: str, start: int) -> list[tuple[int, int]]:
@@ -66,9 +74,7 @@ def elements(text: str, start: int) -> list[tuple[int, int]]:
         element_start = at
         _, at = _DECODER.raw_decode(text, element_start)
         found.append((element_start, at))
-        at = _skip(text, at)
-        if text[at : at + 1] == "]":
+        after = _after_item(text, at, "]")
+        if after is None:
             return found
-        if text[at : at + 1] != ",":
-            raise ValueError("no comma")
-        at = _skip(text, at + 1)
+        at = after
