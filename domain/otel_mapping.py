@@ -236,7 +236,10 @@ def span_events(span: OtelSpan) -> list[dict[str, Json]]:
         "name": span.name,
         "module": module,
     }
-    workflow_end: dict[str, Json] = {"workflow_definition": workflow_definition}
+    # `otel` names the node span that is this trace's root span: `otel_traces` holds the span
+    # once, from that node's terminal event, never from the workflow's copy of it.
+    root_of: dict[str, Json] = {"root_span": str(node_id)}
+    workflow_end: dict[str, Json] = {"workflow_definition": workflow_definition, "otel": root_of}
     if error is not None:
         workflow_end["error"] = error[0]
     else:
@@ -246,7 +249,7 @@ def span_events(span: OtelSpan) -> list[dict[str, Json]]:
             EventName.WORKFLOW_INITIATED,
             "workflow.initiated",
             span.start_ns,
-            {"workflow_definition": workflow_definition, "inputs": inputs},
+            {"workflow_definition": workflow_definition, "inputs": inputs, "otel": root_of},
             on=execution_id,
             within=None,
         ),
@@ -276,6 +279,10 @@ def otel_record(span: OtelSpan) -> dict[str, Json]:
         "end_time_unix_nano": span.end_ns,
         "attributes": span.attributes,
         "status": {"code": span.status_code, "message": span.status_message},
+        "events": [
+            {"time_unix_nano": event.time_ns, "name": event.name, "attributes": event.attributes}
+            for event in span.events
+        ],
         "links": list(span.links),
         "resource": {"attributes": span.resource},
         "scope": {
