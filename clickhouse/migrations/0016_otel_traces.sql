@@ -88,6 +88,18 @@ GROUP BY TraceId;
 -- a span without one joins with found = 0).
 CREATE MATERIALIZED VIEW IF NOT EXISTS otel_traces_mv TO otel_traces AS
 WITH
+    -- The Vellum-told spans the block ends without their initiated event: only these are
+    -- looked up in `span_detail` (as a rule none: a batch holds a span's whole life), so an
+    -- empty set reads no granule of it.
+    unstarted AS
+    (
+        SELECT workspace_id, execution_id, span_id
+        FROM events
+        WHERE (endsWith(name, '.fulfilled') OR endsWith(name, '.rejected'))
+          AND NOT JSONHas(payload, 'body', 'otel')
+          AND (workspace_id, execution_id, span_id) NOT IN
+              (SELECT workspace_id, execution_id, span_id FROM events WHERE endsWith(name, '.initiated'))
+    ),
     JSONHas(payload, 'body', 'otel') AS otlp,
     'Map(LowCardinality(String), String)' AS map_type,
     9223372036854775 AS max_micros,
@@ -177,8 +189,8 @@ LEFT JOIN
         UNION ALL
         SELECT workspace_id, execution_id, span_id, assumeNotNull(start_ts) AS start
         FROM span_detail
-        WHERE (workspace_id, execution_id) IN (SELECT workspace_id, execution_id FROM events)
-          AND span_id IN (SELECT span_id FROM events WHERE endsWith(name, '.fulfilled') OR endsWith(name, '.rejected'))
+        WHERE (workspace_id, execution_id) IN (SELECT workspace_id, execution_id FROM unstarted)
+          AND span_id IN (SELECT span_id FROM unstarted)
           AND start_ts IS NOT NULL
     )
     GROUP BY workspace_id, execution_id, span_id
