@@ -4,7 +4,7 @@
 
 The same SDK events, read from one SQLite log in batches of `--batch` (270 is what the lag
 run's 2,700 events/s gathers in 0.1 s), are applied through `ClickHouseStore.apply` to five
-databases of one chDB engine: one with every view, one without each of the three views on
+databases of one chDB engine: one with every view, one without each of the four views on
 `events`, one with none of them. Each batch goes to all five in turn, in a rotating order, so
 the machine's noise (shared, two cores) falls on every configuration alike; the difference to
 "every view" is what a view costs a batch. CPU is the process's, chDB's threads included.
@@ -28,7 +28,7 @@ from projections.clickhouse import connect
 from projections.migrations import apply_migrations
 from projections.store import ClickHouseStore
 
-VIEWS = ("span_detail_mv", "executions_header_mv", "span_usage_mv")
+VIEWS = ("span_detail_mv", "executions_header_mv", "span_usage_mv", "otel_traces_mv")
 CONFIGURATIONS: dict[str, tuple[str, ...]] = {
     "every view": (),
     **{f"without {view}": (view,) for view in VIEWS},
