@@ -71,8 +71,6 @@ _CACHE_CREATION_TOKENS = (
 )
 _MODEL = ("gen_ai.response.model", "gen_ai.request.model", "llm.model_name")
 _COST = ("gen_ai.usage.cost", "llm.cost.total")
-_INPUT_VALUES = (("input.value", "input.mime_type"),)
-_OUTPUT_VALUES = (("output.value", "output.mime_type"),)
 _INPUT_MESSAGES = ("gen_ai.input.messages", "gen_ai.prompt")
 _OUTPUT_MESSAGES = ("gen_ai.output.messages", "gen_ai.completion")
 
@@ -119,7 +117,7 @@ class OtelSpan:
     @property
     def node_id(self) -> UUID:
         """The Vellum id of the span itself."""
-        return uuid5(self.execution_id, self.span_id.hex())
+        return span_uuid(self.execution_id, self.span_id)
 
     def check(self) -> str | None:
         """Why the span cannot be stored (its ids or times), or None."""
@@ -138,6 +136,12 @@ class OtelSpan:
         return None
 
 
+def span_uuid(execution_id: UUID, span_id: bytes) -> UUID:
+    """The Vellum id of an OpenTelemetry span (8 bytes) of an execution: a child names its
+    parent's from the parent's span id alone, and a span always maps to the same id."""
+    return uuid5(execution_id, span_id.hex())
+
+
 def span_events(span: OtelSpan) -> list[dict[str, Json]]:
     """The Vellum events of a finished, checked span (see the module docstring)."""
     execution_id, node_id = span.execution_id, span.node_id
@@ -154,7 +158,7 @@ def span_events(span: OtelSpan) -> list[dict[str, Json]]:
         "parent": None,
     }
     if span.parent_span_id:
-        parent_id = uuid5(execution_id, span.parent_span_id.hex())
+        parent_id = span_uuid(execution_id, span.parent_span_id)
         parent: dict[str, Json] = {
             "type": "WORKFLOW_NODE",
             "span_id": str(parent_id),
@@ -313,22 +317,23 @@ def definition_of(scope_name: str, span_name: str) -> dict[str, Json]:
 def span_values(attributes: Mapping[str, Json]) -> tuple[dict[str, Json], dict[str, Json]]:
     """A span's inputs and outputs as the OpenInference or GenAI attributes give them."""
     return (
-        _values(attributes, _INPUT_VALUES, _INPUT_MESSAGES),
-        _values(attributes, _OUTPUT_VALUES, _OUTPUT_MESSAGES),
+        _values(attributes, "input", _INPUT_MESSAGES),
+        _values(attributes, "output", _OUTPUT_MESSAGES),
     )
 
 
 def _values(
-    attributes: Mapping[str, Json],
-    values: tuple[tuple[str, str], ...],
-    messages: tuple[str, ...],
+    attributes: Mapping[str, Json], direction: str, messages: tuple[str, ...]
 ) -> dict[str, Json]:
-    for key, mime_key in values:
-        if key in attributes:
-            value = attributes[key]
-            if attributes.get(mime_key) == "application/json" and isinstance(value, str):
-                value = decoded_json(value)
-            return {"value": value}
+    """OpenInference's `{direction}.value` (JSON when its `.mime_type` says so), else the
+    first GenAI messages attribute present."""
+    if f"{direction}.value" in attributes:
+        value = attributes[f"{direction}.value"]
+        if attributes.get(f"{direction}.mime_type") == "application/json" and isinstance(
+            value, str
+        ):
+            value = decoded_json(value)
+        return {"value": value}
     for key in messages:
         if key in attributes:
             value = attributes[key]

@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
 from clickhouse_connect.driver.client import Client
@@ -54,11 +54,11 @@ PAYLOAD_COLUMNS = (
     "bytes",
 )
 
-_MARKER_KEY = "$runledger_payload"
-_MARKER_TEXT = re.compile(
-    r'\{"\$runledger_payload":\{"position":(\d+),"value":"(inputs|outputs|state)","bytes":(\d+)\}\}'
+_MARKER_KEY = b"$runledger_payload"
+# Only the one spelling `marker` writes: a marker found is put back as `marker` writes it.
+_MARKER = re.compile(
+    rb'\{"\$runledger_payload":\{"position":(\d+),"value":"(inputs|outputs|state)","bytes":(\d+)\}\}'
 )
-_MARKER_BYTES = re.compile(_MARKER_TEXT.pattern.encode())
 
 _LOOKUP = """
 SELECT position, value, bytes
@@ -67,8 +67,6 @@ WHERE workspace_id = {workspace_id:UUID} AND execution_id = {execution_id:UUID}
   AND position IN {positions:Array(UInt64)}
 LIMIT 1 BY position, value
 """
-
-Text = TypeVar("Text", str, bytes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,36 +77,37 @@ class Marker:
     value: str
     size: int
 
+    @classmethod
+    def of(cls, found: re.Match[bytes]) -> Marker:
+        position, value, size = found.groups()
+        return cls(int(position), value.decode(), int(size))
+
 
 def marker(position: int, value: str, size: int) -> str:
     """The JSON that stands where a stored value was."""
-    return f'{{"{_MARKER_KEY}":{{"position":{position},"value":"{value}","bytes":{size}}}}}'
+    return (
+        f'{{"{_MARKER_KEY.decode()}":{{"position":{position},"value":"{value}","bytes":{size}}}}}'
+    )
 
 
 def parse_marker(text: str | bytes) -> Marker | None:
     """The marker a whole value is (a span's `outputs` column), or None if it is a value."""
-    found = _MARKER_TEXT.fullmatch(text) if isinstance(text, str) else _MARKER_BYTES.fullmatch(text)
-    if found is None:
-        return None
-    position, value, size = found.groups()
-    return Marker(int(position), value if isinstance(value, str) else value.decode(), int(size))
+    found = _MARKER.fullmatch(text.encode() if isinstance(text, str) else text)
+    return Marker.of(found) if found is not None else None
 
 
 def replace_markers(text: bytes, replacement: Callable[[Marker], bytes]) -> bytes:
     """`text` with each marker replaced by what `replacement` makes of it (a link, say)."""
     if not has_markers(text):
         return text
-
-    def replace(found: re.Match[bytes]) -> bytes:
-        position, value, size = found.groups()
-        return replacement(Marker(int(position), value.decode(), int(size)))
-
-    return _MARKER_BYTES.sub(replace, text)
+    return _MARKER.sub(lambda found: replacement(Marker.of(found)), text)
 
 
 def has_markers(text: str | bytes) -> bool:
     """Whether a text may hold a marker (a cheap test before the exact one)."""
-    return (_MARKER_KEY if isinstance(text, str) else _MARKER_KEY.encode()) in text  # type: ignore[operator]
+    if isinstance(text, str):
+        return _MARKER_KEY.decode() in text
+    return _MARKER_KEY in text
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +132,7 @@ def split_event(raw: bytes, position: int, limit: int) -> SplitEvent:
     text = raw.decode()
     try:
         found = _large_values(text, limit)
-    except (ValueError, RecursionError, IndexError):
+    except (ValueError, RecursionError):
         return SplitEvent(raw, [])
     if not found:
         return SplitEvent(raw, [])
@@ -175,14 +174,19 @@ def payload_rows(
     ]
 
 
-def stored_value(client: Client, workspace_id: UUID, execution_id: UUID, text: str) -> str:
-    """A whole value as it was sent: `text`, or the stored bytes its marker names."""
-    return inline(client, workspace_id, execution_id, [text])[0]
+def stored_values(
+    client: Client, workspace_id: UUID, execution_id: UUID, texts: Sequence[str]
+) -> list[str]:
+    """Whole values as they were sent: each text, or the stored bytes its markers name."""
+    if not any(has_markers(text) for text in texts):
+        return list(texts)
+    found = inline(client, workspace_id, execution_id, [text.encode() for text in texts])
+    return [text.decode() for text in found]
 
 
 def inline(
-    client: Client, workspace_id: UUID, execution_id: UUID, texts: Sequence[Text]
-) -> list[Text]:
+    client: Client, workspace_id: UUID, execution_id: UUID, texts: Sequence[bytes]
+) -> list[bytes]:
     """`texts` of one execution (event payloads, or values) with every marker replaced by
     the bytes it names: one statement when any has a marker, none otherwise. A marker whose
     value the store does not have (a sender's own text that looks like one) stays."""
@@ -190,9 +194,7 @@ def inline(
         int(found.group(1))
         for text in texts
         if has_markers(text)
-        for found in (
-            _MARKER_TEXT.finditer(text) if isinstance(text, str) else _MARKER_BYTES.finditer(text)
-        )
+        for found in _MARKER.finditer(text)
     }
     if not positions:
         return list(texts)
@@ -209,21 +211,10 @@ def inline(
         (int(position), value): data for position, value, data in result.result_rows
     }
 
-    def text_for(found: re.Match[str]) -> str:
-        data = stored.get((int(found.group(1)), found.group(2)))
-        return found.group(0) if data is None else data.decode()
-
-    def bytes_for(found: re.Match[bytes]) -> bytes:
-        data = stored.get((int(found.group(1)), found.group(2).decode()))
-        return found.group(0) if data is None else data
-
-    return [
-        (
-            text
-            if not has_markers(text)
-            else _MARKER_TEXT.sub(text_for, text)
-            if isinstance(text, str)
-            else _MARKER_BYTES.sub(bytes_for, text)
+    def put_back(found: Marker) -> bytes:
+        data = stored.get((found.position, found.value))
+        return (
+            data if data is not None else marker(found.position, found.value, found.size).encode()
         )
-        for text in texts
-    ]
+
+    return [replace_markers(text, put_back) for text in texts]

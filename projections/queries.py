@@ -13,7 +13,7 @@ from clickhouse_connect.driver.client import Client
 from domain.actuals import actuals_stream_id, latest_actuals
 from domain.lifecycle import ExecutionStatus, status_of
 from projections.clickhouse import query_text
-from projections.payloads import has_markers, inline
+from projections.payloads import stored_values
 from projections.unreadable import Unreadable, stored_object, workflow_error
 
 _STATUS = query_text("execution_status")
@@ -143,7 +143,9 @@ class ExecutionQueries:
     def status(self, workspace_id: UUID, execution_id: UUID) -> ExecutionRead:
         """The execution's status summary, run and actuals, in one statement."""
         row = _one_row(self._client, _STATUS, execution_ids(workspace_id, execution_id))
-        row = _with_values(self._client, workspace_id, execution_id, row)
+        status, outputs, error = row["outcome"]
+        (outputs,) = stored_values(self._client, workspace_id, execution_id, [outputs])
+        row["outcome"] = (status, outputs, error)
         return ExecutionRead(
             summary=status_view(execution_id, row),
             run=run_view(workspace_id, row),
@@ -174,26 +176,13 @@ def execution_header(
 ) -> dict[str, Any]:
     """execution_header.sql's one row: the status columns (see `status_view`), the root span's
     parent context and newest state, and the usage rows; a detail page and `verify` read it.
-    Its outputs and state are whole unless not `inline_values` (projections/payloads.py)."""
+    The state is whole unless not `inline_values` (projections/payloads.py). The outcome's
+    outputs stay as stored: its readers take the root span's outputs, which a detail page
+    reads with its spans, instead of fetching a large value twice."""
     row = _one_row(client, _HEADER, execution_ids(workspace_id, execution_id))
-    return _with_values(client, workspace_id, execution_id, row) if inline_values else row
-
-
-def _with_values(
-    client: Client, workspace_id: UUID, execution_id: UUID, row: dict[str, Any]
-) -> dict[str, Any]:
-    """The row with the outcome's outputs and the state (when it has one) as they were sent,
-    where the payload store holds them."""
-    status, outputs, error = row["outcome"]
-    state = row.get("state", "")
-    if not has_markers(outputs) and not has_markers(state):
-        return row
-    outputs, state = inline(client, workspace_id, execution_id, [outputs, state])
-    return {
-        **row,
-        "outcome": (status, outputs, error),
-        **({"state": state} if "state" in row else {}),
-    }
+    if inline_values:
+        (row["state"],) = stored_values(client, workspace_id, execution_id, [row["state"]])
+    return row
 
 
 def _one_row(client: Client, query: str, parameters: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from clickhouse_connect.driver.client import Client
 
 from domain.state import ResolvedState
 from projections.clickhouse import query_text
-from projections.payloads import inline, stored_value
+from projections.payloads import inline, stored_values
 from projections.queries import utc
 
 _STATE = query_text("execution_state")
@@ -43,7 +43,7 @@ def execution_state(client: Client, workspace_id: UUID, execution_id: UUID) -> R
     if timestamp is None:
         return None
     raw_state, trace_id = row["snapshot"]
-    raw_state = stored_value(client, workspace_id, execution_id, raw_state)
+    (raw_state,) = stored_values(client, workspace_id, execution_id, [raw_state])
     state = orjson.loads(raw_state) if raw_state else {}
     raw_links = row["initiated_links"]
     links = orjson.loads(raw_links) if raw_links and raw_links != "null" else []

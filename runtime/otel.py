@@ -46,7 +46,6 @@ from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
 from uuid import UUID, uuid4, uuid5
 
-import orjson
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
@@ -59,8 +58,10 @@ from domain.otel_mapping import (
     API_VERSION,
     NODE_DEFINITIONS,
     SpanEvent,
+    decoded_json,
     definition_of,
     span_error,
+    span_uuid,
     timestamp,
     usage_result,
 )
@@ -110,7 +111,7 @@ class RunContext:
 
 def vellum_span_id(execution_id: UUID, otel_span_id: int) -> UUID:
     """The Vellum span id of an OpenTelemetry span of the run."""
-    return uuid5(execution_id, f"{otel_span_id:016x}")
+    return span_uuid(execution_id, otel_span_id.to_bytes(8, "big"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,10 +286,7 @@ def _attributes(span: ReadableSpan) -> dict[str, Json]:
 
 def _decoded(value: Json) -> dict[str, Json]:
     """A JSON object attribute; anything else (e.g. truncated by a length limit) as a value."""
-    try:
-        decoded = orjson.loads(value) if isinstance(value, str) else value
-    except orjson.JSONDecodeError:
-        decoded = value
+    decoded = decoded_json(value) if isinstance(value, str) else value
     return decoded if isinstance(decoded, dict) else {"value": decoded}
 
 

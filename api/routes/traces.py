@@ -57,10 +57,9 @@ async def export_traces(request: Request) -> Response:
         found,
         settings.max_batch_events,
     )
-    if result is not None:
-        request.app.state.live.runner.wake()
     headers = {}
     if result is not None:
+        request.app.state.live.runner.wake()
         # Runledger's addition, as events answer it: the read-your-writes token.
         headers["X-Runledger-Log-Position"] = request.app.state.position_tokens.token(
             workspace.id, result.log_position
