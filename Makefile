@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run test lint typecheck pytest install-check bench bench-quick clean
+.PHONY: setup test-tools run test lint typecheck pytest install-check bench bench-quick clean
 
 # One virtualenv with the package (editable) and its dev tools; rebuilt when pyproject changes.
 $(VENV)/.installed: pyproject.toml
@@ -13,6 +13,13 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 setup: $(VENV)/.installed
+
+## What the tests start besides Python packages: Debian's prometheus (the /metrics scrape test).
+## Installed once, when missing and apt-get is there.
+test-tools:
+	@command -v prometheus >/dev/null || ! command -v apt-get >/dev/null || \
+	  apt-get install -y -q --no-install-recommends prometheus >/dev/null || \
+	  { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends prometheus >/dev/null; }
 
 ## Set up, then serve on the embedded default (SQLite log + chDB under ./.runledger).
 run: setup
@@ -28,7 +35,7 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-pytest: setup
+pytest: setup test-tools
 	$(BIN)/python -m pytest
 
 ## Build the sdist and wheel, install the wheel in a fresh virtualenv, serve and use it.

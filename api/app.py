@@ -16,6 +16,7 @@ from api.errors import EXCEPTION_HANDLERS
 from api.live import LiveProjections
 from api.locks import writer_lock
 from api.logs import AccessLogMiddleware
+from api.metrics import Metrics, ServerState
 from api.routes import (
     actuals,
     admin,
@@ -27,6 +28,7 @@ from api.routes import (
     executions,
     health,
     lists,
+    metrics,
     payloads,
     reference,
     traces,
@@ -98,11 +100,12 @@ def open_runtime(
 def create_app(env: Mapping[str, str], settings: Settings | None = None) -> Starlette:
     """The Runledger ASGI app for this environment."""
     settings = settings or Settings.from_env(env)
+    figures = Metrics()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         ledger = open_ledger(settings)
-        live = LiveProjections(settings, ledger, writer_lock(settings))
+        live = LiveProjections(settings, ledger, writer_lock(settings), figures.batch_applied)
         live.watch()
         app.state.ledger = ledger
         app.state.keys = KeyRing(ledger, cache_seconds=settings.key_cache_seconds)
@@ -118,6 +121,16 @@ def create_app(env: Mapping[str, str], settings: Settings | None = None) -> Star
         app.state.admin_token = settings.admin_token or read_admin_token(settings)
         runtime = open_runtime(settings, ledger, live, views)
         app.state.runtime = runtime
+        figures.serve(
+            ServerState(
+                log_position=ledger.max_position,
+                # Looked up at each scrape: a replay's switch replaces the runner.
+                visible_position=lambda: live.visible_position,
+                writing=lambda: live.leading,
+                projection_error=lambda: live.runner.last_error,
+                runtime_load=runtime.load,
+            )
+        )
         log.info(
             "ready",
             extra={
@@ -137,6 +150,7 @@ def create_app(env: Mapping[str, str], settings: Settings | None = None) -> Star
             served_url = getattr(app.state, "served_url", None)
             if served_url is not None:
                 remove_address(settings, served_url)
+            figures.serve(None)
             # Requests have drained by now (uvicorn waits for them), so closing loses nothing;
             # the runner finishes its batch and resumes from its tracking row next start.
             runtime.close(settings.graceful_shutdown_seconds)
@@ -160,11 +174,13 @@ def create_app(env: Mapping[str, str], settings: Settings | None = None) -> Star
             *datalab.routes,
             *payloads.routes,
             *traces.routes,
+            *metrics.routes,
             *reference.routes,
         ],
-        middleware=[Middleware(AccessLogMiddleware)],
+        middleware=[Middleware(AccessLogMiddleware, figures.answered)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.metrics = figures
     return app

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from clickhouse_connect.driver.client import Client
 
@@ -25,7 +26,7 @@ from projections.listing import ExecutionList
 from projections.metrics import ExecutionMetrics
 from projections.migrations import apply_migrations
 from projections.queries import ExecutionQueries
-from projections.runner import ProjectionRunner
+from projections.runner import BatchApplied, ProjectionRunner
 from projections.store import ClickHouseStore
 
 log = logging.getLogger("runledger.projections")
@@ -37,8 +38,15 @@ RETIRED_CLIENTS_GRACE_SECONDS = 30.0
 class LiveProjections:
     """What the routes read from and what follows the log, for the live generation."""
 
-    def __init__(self, settings: Settings, ledger: Ledger, lock: WriterLock | None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        ledger: Ledger,
+        lock: WriterLock | None,
+        on_batch: Callable[[BatchApplied], None] | None = None,
+    ) -> None:
         self._settings = settings
+        self._on_batch = on_batch
         self._ledger = ledger
         # Only the lock's holder runs the projection runner; the others read and stand by.
         self._lock_of_writer = lock
@@ -67,7 +75,9 @@ class LiveProjections:
             with holding(migration_lock(self._settings, database), f"migrations of {database}"):
                 apply_migrations(writer)
             runner = ProjectionRunner(
-                self._ledger, ClickHouseStore(writer, self._settings.inline_payload_bytes)
+                self._ledger,
+                ClickHouseStore(writer, self._settings.inline_payload_bytes),
+                on_batch=self._on_batch,
             )
         except BaseException:
             # The watcher retries a failed switch every few seconds: leave no client open.

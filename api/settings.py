@@ -80,6 +80,7 @@ class Settings:
     projector: str = "thread"
     read_wait_seconds: float = 10.0
     admin_token: str | None = None
+    metrics_token: str | None = None
     workers: int = 4
     replica: str = "embedded"
     deployments_file: Path | None = None
@@ -120,6 +121,7 @@ class Settings:
             projector=projector,
             read_wait_seconds=_float(env, "RUNLEDGER_READ_WAIT_SECONDS", 10.0),
             admin_token=env.get("RUNLEDGER_ADMIN_TOKEN") or None,
+            metrics_token=env.get("RUNLEDGER_METRICS_TOKEN") or None,
             workers=_int(env, "RUNLEDGER_WORKERS", 4),
             # Names the runs this process owns, to close its own in-flight runs after a crash:
             # every replica writing to one log needs its own stable name.

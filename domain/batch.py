@@ -121,7 +121,8 @@ def _split_body_slowly(body: bytes, max_events: int) -> list[tuple[Json, bytes]]
                 FieldError(
                     None, "body", f"a batch holds at most {max_events} events, got {len(parsed)}"
                 )
-            ]
+            ],
+            len(parsed),
         )
     try:
         if text[start] != "[":
@@ -183,5 +184,5 @@ def validate_batch(items: list[tuple[Json, bytes]]) -> Batch:
             seen.add(result.event_id)
             envelopes.append(result)
     if errors:
-        raise InvalidBatch(errors)
+        raise InvalidBatch(errors, len(items))
     return Batch(envelopes=envelopes, received_count=len(items), repeated_in_batch_count=repeated)

@@ -22,8 +22,10 @@ class RunledgerError(Exception):
 class InvalidBatch(RunledgerError):
     """A batch of events failed validation; nothing of it was stored."""
 
-    def __init__(self, errors: list[FieldError]) -> None:
+    def __init__(self, errors: list[FieldError], event_count: int) -> None:
         self.errors = errors
+        # Every event of the batch is refused with the bad ones.
+        self.event_count = event_count
         super().__init__(f"{len(errors)} invalid field(s) in the batch")
 
 

@@ -48,6 +48,16 @@ class Batches:
     apply_p99_seconds: float | None
 
 
+@dataclass(frozen=True, slots=True)
+class BatchApplied:
+    """One batch made readable: what an observer (the server's /metrics) is told."""
+
+    events: int
+    seconds: float
+    oldest_lag_seconds: float
+    """Receipt to visibility of the batch's first event, which waited longest."""
+
+
 def _p99(ordered: list[float]) -> float:
     # The sample 99 % of the way up a sorted, non-empty list.
     return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
@@ -60,11 +70,14 @@ class ProjectionRunner:
         self,
         log_: ProjectedLog,
         store: ProjectionStore,
+        *,
         batch_size: int = 5000,
         idle_seconds: float = 0.5,
         gather_seconds: float = 0.05,
+        on_batch: Callable[[BatchApplied], None] | None = None,
     ) -> None:
         self._log = log_
+        self._on_batch = on_batch
         self._store = store
         self._batch_size = batch_size
         self._idle_seconds = idle_seconds
@@ -115,13 +128,22 @@ class ProjectionRunner:
             self._facts_position = through
 
         def readable() -> None:
-            self._batches.append((len(events), time.perf_counter() - started))
+            took = time.perf_counter() - started
+            self._batches.append((len(events), took))
             now = datetime.now(UTC)
             # An even sample across the batch: its oldest events waited longest, so the tail
             # of the lag is there.
             step = max(1, len(events) // 100)
-            self._lags.extend((now - e.received_at).total_seconds() for e in events[::step])
+            lags = [(now - e.received_at).total_seconds() for e in events[::step]]
+            self._lags.extend(lags)
             self._publish(visible)
+            if self._on_batch is not None:
+                # The batch is applied: an observer's failure must not make it look failed
+                # (and be applied again).
+                try:
+                    self._on_batch(BatchApplied(len(events), took, lags[0]))
+                except Exception:
+                    log.exception("a batch observer failed")
 
         if events:
             self._store.apply(events, readable)

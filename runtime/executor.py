@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 import traceback
+from collections import Counter
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -56,6 +57,16 @@ class RunRequest:
     previous_execution_id: UUID | None
 
 
+@dataclass(frozen=True, slots=True)
+class RuntimeLoad:
+    """A moment's view of the runs in this process: a worker runs one run at a time."""
+
+    workers: int
+    queued: int
+    running: int
+    finished: dict[str, int]
+
+
 class Runtime:
     """Runs deployed workflows in this process; see the module docstring."""
 
@@ -75,6 +86,9 @@ class Runtime:
         self.replica = replica
         self._load_state = load_state
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="runledger-run")
+        self._workers = workers
+        # Runs this process ended, by status, since it started (what /metrics counts).
+        self._finished: Counter[str] = Counter()
         self._handles: dict[UUID, RunHandle] = {}
         self._recorders: dict[UUID, EventRecorder] = {}
         self._lock = threading.Lock()
@@ -241,6 +255,7 @@ class Runtime:
             with self._lock:
                 self._recorders.pop(run.id, None)
                 self._handles.pop(run.id, None)
+                self._finished[outcome.status] += 1
             handle.finish(outcome)
 
     @staticmethod
@@ -366,6 +381,18 @@ class Runtime:
         return queued, closed
 
     # --- housekeeping --------------------------------------------------------------------
+
+    def load(self) -> RuntimeLoad:
+        """How busy this process's workers are, and how its runs ended so far."""
+        with self._lock:
+            # A run has a recorder from the moment a worker takes it until it has ended.
+            running = len(self._recorders)
+            return RuntimeLoad(
+                workers=self._workers,
+                queued=len(self._handles) - running,
+                running=running,
+                finished=dict(self._finished),
+            )
 
     def _flush_loop(self) -> None:
         while not self._stop.wait(FLUSH_SECONDS / 2):

@@ -21,7 +21,7 @@ from api.openapi import (
     otlp,
     runtime,
 )
-from api.openapi._build import ADMIN_TOKEN, API_KEY, Json, obj, ref
+from api.openapi._build import ADMIN_TOKEN, API_KEY, METRICS_TOKEN, Json, obj, ref
 from api.openapi.other_views import VELT_KEY
 
 _GROUPS = (events, otlp, executions, lists, other_views, runtime, deployments, operator)
@@ -121,6 +121,12 @@ def _document() -> Json:
                     "name": "X-Admin-Token",
                     "description": "The server's admin token (`RUNLEDGER_ADMIN_TOKEN`, or the "
                     "`admin-token` file in the data folder).",
+                },
+                METRICS_TOKEN: {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "`RUNLEDGER_METRICS_TOKEN` (or the admin token) for "
+                    "`GET /metrics`, as Prometheus's `authorization` setting sends it.",
                 },
             },
             "schemas": schemas,

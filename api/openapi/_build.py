@@ -8,6 +8,7 @@ Json = dict[str, Any]
 
 API_KEY = "ApiKey"
 ADMIN_TOKEN = "AdminToken"  # noqa: S105 (a security scheme's name, not a secret)
+METRICS_TOKEN = "MetricsToken"  # noqa: S105 (a security scheme's name, not a secret)
 
 
 def ref(name: str) -> Json:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from api.openapi._build import (
     ADMIN_TOKEN,
+    METRICS_TOKEN,
     Json,
     answer,
     errors,
@@ -114,6 +115,26 @@ PATHS: Json = {
             security=None,
         )
         | {"security": [{}, {ADMIN_TOKEN: []}]}
+    },
+    "/metrics": {
+        "get": operation(
+            "metrics",
+            "The server's figures for Prometheus",
+            "Prometheus's text format: ingest batches and events by source and result, request "
+            "latency by route template, the log's head, projection backlog, lag and batch write "
+            'time, runs by state and busy workers (README, "Metrics"). They span every '
+            "workspace, so a workspace key does not open them.",
+            "Operations",
+            {
+                "200": {
+                    "description": "Every figure.",
+                    "content": {"text/plain": {"schema": {"type": "string"}}},
+                },
+                **errors(401, e401="No `Authorization: Bearer` with the metrics or admin token."),
+            },
+            security=None,
+        )
+        | {"security": [{METRICS_TOKEN: []}, {ADMIN_TOKEN: []}]}
     },
     "/admin/proof": {
         "get": operation(

@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from api.auth import require_workspace
 from api.body import read_limited_body
+from domain.errors import InvalidBatch
 from domain.ingest import ingest
 
 
@@ -22,14 +23,20 @@ async def create_events(request: Request) -> Response:
     body = await read_limited_body(request, settings.max_body_bytes)
     # Parsing and the blocking append run off the event loop; the answer is sent only after
     # the append has committed, so every acknowledged event is durably in the log.
-    result = await run_in_threadpool(
-        ingest,
-        request.app.state.ledger,
-        workspace.id,
-        body,
-        max_events=settings.max_batch_events,
-        received_at=datetime.now(UTC),
-    )
+    try:
+        result = await run_in_threadpool(
+            ingest,
+            request.app.state.ledger,
+            workspace.id,
+            body,
+            max_events=settings.max_batch_events,
+            received_at=datetime.now(UTC),
+        )
+    except InvalidBatch as refused:
+        # The events the answer names; the others of the batch are refused with them.
+        request.app.state.metrics.refused_events("events", "invalid", refused.event_count)
+        raise
+    request.app.state.metrics.events("events", result.accepted_count, result.duplicate_count)
     # The projection thread wakes now instead of at its next idle tick.
     request.app.state.live.runner.wake()
     return Response(

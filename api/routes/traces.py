@@ -57,8 +57,12 @@ async def export_traces(request: Request) -> Response:
         found,
         settings.max_batch_events,
     )
+    figures = request.app.state.metrics
+    if found.rejected:
+        figures.refused_spans(len(found.rejected))
     headers = {}
     if result is not None:
+        figures.events("otlp", result.accepted_count, result.duplicate_count)
         request.app.state.live.runner.wake()
         # Runledger's addition, as events answer it: the read-your-writes token.
         headers["X-Runledger-Log-Position"] = request.app.state.position_tokens.token(
@@ -103,31 +107,45 @@ def _store(
     log: EventLog, workspace_id: UUID, found: TraceRequest, max_events: int
 ) -> IngestResult | None:
     """Append the spans' events, a span's events never split between appends; None when
-    there was nothing to store."""
-    result = None
+    there was nothing to store. The counts are the appends' sums, the position the last's."""
+    results: list[IngestResult] = []
     batch: list[tuple[int, Json]] = []
     for index, span in enumerate(found.spans):
         events = span_events(span)
         if batch and len(batch) + len(events) > max_events:
-            result = _append(log, workspace_id, batch, found) or result
+            results += _append(log, workspace_id, batch, found)
             batch = []
         batch += [(index, event) for event in events]
     if batch:
-        result = _append(log, workspace_id, batch, found) or result
-    return result
+        results += _append(log, workspace_id, batch, found)
+    if not results:
+        return None
+    return IngestResult(
+        received_count=sum(result.received_count for result in results),
+        accepted_count=sum(result.accepted_count for result in results),
+        duplicate_count=sum(result.duplicate_count for result in results),
+        log_position=results[-1].log_position,
+    )
 
 
 def _append(
     log: EventLog, workspace_id: UUID, batch: list[tuple[int, Json]], found: TraceRequest
-) -> IngestResult | None:
-    """One append of the spans' events. A span whose events ingest refuses (attributes nested
-    too deep, say) is moved to `found.rejected` and the others appended."""
+) -> list[IngestResult]:
+    """One append of the spans' events (none or one result). A span whose events ingest
+    refuses (attributes nested too deep, say) is moved to `found.rejected` and the others
+    appended."""
     received_at = datetime.now(UTC)
     events = [event for _, event in batch]
     try:
-        return ingest(
-            log, workspace_id, orjson.dumps(events), max_events=len(events), received_at=received_at
-        )
+        return [
+            ingest(
+                log,
+                workspace_id,
+                orjson.dumps(events),
+                max_events=len(events),
+                received_at=received_at,
+            )
+        ]
     except InvalidBatch as refused:
         reasons: dict[int, str] = {}
         for error in refused.errors:
@@ -140,10 +158,10 @@ def _append(
         found.rejected += reasons.values()
     kept = [event for index, event in batch if index not in bad]
     if not kept:
-        return None
-    return ingest(
-        log, workspace_id, orjson.dumps(kept), max_events=len(kept), received_at=received_at
-    )
+        return []
+    return [
+        ingest(log, workspace_id, orjson.dumps(kept), max_events=len(kept), received_at=received_at)
+    ]
 
 
 routes = [Route("/v1/traces", export_traces, methods=["POST"])]

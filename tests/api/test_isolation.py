@@ -139,6 +139,8 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/openapi.json"): Case(lambda w: ("/openapi.json", {}), public=True),
     ("GET", "/docs"): Case(lambda w: ("/docs", {}), public=True),
     ("GET", "/readyz"): Case(lambda w: ("/readyz", {}), public=True),
+    # Every workspace's figures together: a workspace key never opens them.
+    ("GET", "/metrics"): Case(lambda w: ("/metrics", {}), stranger=(401,)),
     ("GET", "/admin/proof"): Case(
         lambda w: ("/admin/proof", {"params": {"challenge": "c" * 32}}), public=True
     ),
