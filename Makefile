@@ -14,12 +14,17 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 
-## What the tests start besides Python packages: Debian's prometheus (the /metrics scrape test).
-## Installed once, when missing and apt-get is there.
-test-tools:
+## What the tests run besides Python packages, installed once when missing: Debian's prometheus
+## (the /metrics scrape test; when apt-get is there) and the OpenTelemetry JS SDK's exporter
+## (tests/otlp_js, from its lock file; when npm is there).
+test-tools: tests/otlp_js/node_modules/.installed
 	@command -v prometheus >/dev/null || ! command -v apt-get >/dev/null || \
 	  apt-get install -y -q --no-install-recommends prometheus >/dev/null || \
 	  { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends prometheus >/dev/null; }
+
+tests/otlp_js/node_modules/.installed: tests/otlp_js/package-lock.json
+	@! command -v npm >/dev/null || \
+	  { npm ci --prefix tests/otlp_js --no-audit --no-fund --loglevel=error && touch $@; }
 
 ## Set up, then serve on the embedded default (SQLite log + chDB under ./.runledger).
 run: setup
@@ -51,4 +56,4 @@ bench-quick: setup
 	$(BIN)/python -m bench --quick
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache tests/otlp_js/node_modules
