@@ -18,6 +18,7 @@ from api.locks import migration_lock
 from api.settings import Settings
 from domain.log.ledger import Ledger
 from projections.clickhouse import connect
+from projections.dashboard_views import apply_views
 from projections.deployments import DeploymentQueries
 from projections.detail import ExecutionDetails
 from projections.generations import Generations
@@ -74,6 +75,7 @@ class LiveProjections:
             # Every process migrates at start, one at a time across the deployment.
             with holding(migration_lock(self._settings, database), f"migrations of {database}"):
                 apply_migrations(writer)
+                apply_views(writer)
             runner = ProjectionRunner(
                 self._ledger,
                 ClickHouseStore(writer, self._settings.inline_payload_bytes),

@@ -31,7 +31,8 @@ from domain.errors import InvalidCursor
 from projections.clickhouse import query_text
 from projections.queries import utc
 
-_ROWS = query_text("execution_rows")
+SPAN_USAGE = query_text("span_usage_rows")
+"""Each span's usage (its models, their tokens, its cost): what the list sums per execution."""
 _CHUNK_KEYS = query_text("execution_index_keys")
 _CHUNK_SOURCE = query_text("execution_index_chunk")
 _IN_CHUNK = "execution_id IN {chunk_ids:Array(UUID)}"
@@ -63,6 +64,9 @@ def fill(template: str, **fragments: str) -> str:
     for name, fragment in fragments.items():
         template = template.replace(f"@{name.upper()}@", fragment)
     return template
+
+
+_ROWS = fill(query_text("execution_rows"), span_usage=SPAN_USAGE)
 
 
 def rows_query(source: str, where: ListFilter, in_chunk: str = "1") -> str:

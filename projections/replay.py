@@ -26,6 +26,7 @@ from domain.lifecycle import ExecutionSummary, apply, uuid_order
 from domain.log import EventLog, ProjectedLog
 from domain.vocabulary import EventName
 from projections.clickhouse import connect, query_text
+from projections.dashboard_views import apply_views
 from projections.generations import Generations
 from projections.migrations import apply_migrations
 from projections.payloads import DEFAULT_INLINE_PAYLOAD_BYTES
@@ -61,6 +62,7 @@ def replay(
         client = connect(url, target)
         try:
             apply_migrations(client)
+            apply_views(client)
             runner = ProjectionRunner(
                 log_, ClickHouseStore(client, inline_limit), batch_size=batch_size
             )

@@ -2,8 +2,9 @@
 -- picks (a chunk of a page, or every row a count or metric reads): the index's write-once
 -- fields, and what changes as the execution runs, joined for those rows only. For a chunk, the
 -- in-chunk marker is `execution_id IN` the chunk's ids (a parameter: each table is read by its
--- primary key); for a count, true (the workspace bounds every read). projections/listing.py
--- fills the markers; every value is a server-side parameter. The columns are what the filter
+-- primary key); for a count, true (the workspace bounds every read). The span-usage marker is
+-- span_usage_rows.sql, each span's usage. projections/listing.py fills the markers; every
+-- value is a server-side parameter. The columns are what the filter
 -- language names (projections/filter_sql.py), plus what an item shows.
 --
 -- `listed` is 0 for the rows the list skips: an ingested execution's row when the execution
@@ -84,30 +85,13 @@ LEFT JOIN
 ) AS r ON r.execution_id = i.execution_id
 LEFT JOIN
 (
-    -- One usage result per span (span_usage's first), summed: as the detail's totals.
+    -- One usage result per span (span_usage_rows.sql), summed: as the detail's totals.
     SELECT
         execution_id,
-        groupUniqArrayArray(span_models) AS models,
-        sum(span_input_tokens) AS input_tokens,
-        sum(span_output_tokens) AS output_tokens,
-        sum(span_cost) AS cost
-    FROM
-    (
-        SELECT
-            execution_id,
-            JSONExtractArrayRaw(usage_result, 'usage') AS usage,
-            arrayMap(m -> JSONExtractString(m, 'ml_model_name'), usage) AS span_models,
-            arraySum(m -> JSONExtractUInt(m, 'ml_model_usage', 'input_token_count'), usage) AS span_input_tokens,
-            arraySum(m -> JSONExtractUInt(m, 'ml_model_usage', 'output_token_count'), usage) AS span_output_tokens,
-            arraySum(p -> JSONExtractFloat(p, 'value'), JSONExtractArrayRaw(usage_result, 'cost')) AS span_cost
-        FROM
-        (
-            SELECT execution_id, argMinMerge(usage_result) AS usage_result
-            FROM span_usage
-            WHERE workspace_id = {workspace_id:UUID}
-              AND @IN_CHUNK@
-            GROUP BY execution_id, span_id
-        )
-    )
+        groupUniqArrayArray(models) AS models,
+        sum(arraySum(input_token_counts)) AS input_tokens,
+        sum(arraySum(output_token_counts)) AS output_tokens,
+        sum(cost) AS cost
+    FROM (@SPAN_USAGE@)
     GROUP BY execution_id
 ) AS u ON u.execution_id = i.execution_id
