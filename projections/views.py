@@ -20,6 +20,7 @@ projection runner; the rules of how fresh an answer is live here:
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -44,6 +45,7 @@ from domain.vocabulary import DEPLOYMENT_CONTEXT_TYPE
 from projections.deployments import DeploymentQueries, DeploymentView
 from projections.detail import DetailPage, ExecutionDetails, SpanView
 from projections.filter_grammar import Expr
+from projections.history import HistoryEvent, history_page
 from projections.list_filters import list_filter
 from projections.listing import ExecutionList, GroupCount, ListFilter, ListOrder, ListPage
 from projections.metrics import Bucket, ExecutionMetrics, Interval
@@ -52,6 +54,11 @@ from projections.queries import ExecutionQueries, ExecutionRead, RunView, execut
 from projections.state import execution_state, recorded_events
 
 _FINISHED = (ExecutionStatus.FULFILLED, ExecutionStatus.REJECTED)
+# How often a waiting history read looks at how far the projections are, and how long it goes
+# without reading again when that does not move (a replica that does not write projections
+# learns of new ones only by reading).
+_TAIL_POLL_SECONDS = 0.05
+_TAIL_READ_SECONDS = 1.0
 # Spans a statement reads while every span of an execution is gathered: the detail's largest
 # page.
 _SPANS_PER_READ = 1000
@@ -468,6 +475,64 @@ class Views:
         if found is None:
             raise DeploymentNotFound(f"no workflow deployment {id_or_name!r} in this workspace")
         return found
+
+    def history(
+        self,
+        workspace_id: UUID,
+        execution_id: UUID,
+        *,
+        after: int | None,
+        limit: int,
+        descending: bool = False,
+        min_position: int | None = None,
+    ) -> list[HistoryEvent]:
+        """A page of the execution's stored events past `after` (`history_page`);
+        `ExecutionNotFound` when the workspace has no such execution. An empty page is an
+        answer only for an execution that exists (a run not started yet, or one read to its
+        end)."""
+        self.wait_for_position(min_position)
+
+        def page() -> list[HistoryEvent]:
+            return history_page(
+                self._live.reader,
+                workspace_id,
+                execution_id,
+                after=after,
+                limit=limit,
+                descending=descending,
+            )
+
+        found = page()
+        if found:
+            return found
+        # `exists` catches up with the log when the execution is not known yet: read again.
+        if not self.exists(workspace_id, execution_id):
+            raise ExecutionNotFound(execution_id)
+        return page()
+
+    async def history_when_newer(
+        self,
+        workspace_id: UUID,
+        execution_id: UUID,
+        *,
+        after: int | None,
+        limit: int,
+        wait_seconds: float,
+    ) -> list[HistoryEvent]:
+        """The next page after `after`, oldest first, as soon as it holds an event, or an
+        empty page once `wait_seconds` have passed (a long poll). It waits without holding a
+        thread: it reads again when the projections have moved on (or every second)."""
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            seen = self._live.visible_position
+            found = await asyncio.to_thread(
+                self.history, workspace_id, execution_id, after=after, limit=limit
+            )
+            if found or time.monotonic() >= deadline:
+                return found
+            read_again = min(deadline, time.monotonic() + _TAIL_READ_SECONDS)
+            while self._live.visible_position == seen and time.monotonic() < read_again:
+                await asyncio.sleep(_TAIL_POLL_SECONDS)
 
     def recorded_events(self, workspace_id: UUID, execution_id: UUID) -> list[bytes]:
         """Every event of the execution in log order, byte for byte, once the log up to now is

@@ -15,6 +15,7 @@ from api.openapi import (
     deployments,
     events,
     executions,
+    history,
     lists,
     operator,
     other_views,
@@ -24,7 +25,7 @@ from api.openapi import (
 from api.openapi._build import ADMIN_TOKEN, API_KEY, METRICS_TOKEN, Json, obj, ref
 from api.openapi.other_views import VELT_KEY
 
-_GROUPS = (events, otlp, executions, lists, other_views, runtime, deployments, operator)
+_GROUPS = (events, otlp, executions, history, lists, other_views, runtime, deployments, operator)
 
 ERROR_SCHEMAS: Json = {
     "FieldError": obj(

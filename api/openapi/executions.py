@@ -216,7 +216,7 @@ MIN_LOG_POSITION = query_parameter(
     "is a 400.",
     ref("PositionToken"),
 )
-_READ_ERRORS = {
+READ_ERRORS = {
     "e400": "`execution_id` is not a UUID, or a query parameter is invalid (named in "
     "`errors[]`); `min_log_position` not a token of this workspace, or beyond the log's end.",
     "e404": "No such execution in the key's workspace.",
@@ -236,7 +236,7 @@ PATHS: Json = {
                 "200": answer(
                     "The execution's status.", ref("CheckWorkflowExecutionStatusResponse")
                 ),
-                **errors(400, 401, 404, 503, **_READ_ERRORS),
+                **errors(400, 401, 404, 503, **READ_ERRORS),
             },
             parameters=[EXECUTION_ID, MIN_LOG_POSITION],
         )
@@ -253,7 +253,7 @@ PATHS: Json = {
                 "200": answer(
                     "One page of the execution's detail.", ref("WorkflowExecutionDetail")
                 ),
-                **errors(400, 401, 404, 503, **_READ_ERRORS),
+                **errors(400, 401, 404, 503, **READ_ERRORS),
             },
             parameters=[
                 EXECUTION_ID,

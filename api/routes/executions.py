@@ -28,7 +28,8 @@ from projections.queries import ExecutionRead
 from projections.views import PendingDetail, Views
 
 
-def _execution_id(request: Request) -> UUID:
+def execution_id_param(request: Request) -> UUID:
+    """The path's `execution_id`; 400 naming it when it is not a UUID."""
     raw = request.path_params["execution_id"]
     try:
         return UUID(raw)
@@ -39,9 +40,9 @@ def _execution_id(request: Request) -> UUID:
         ) from None
 
 
-def min_log_position(request: Request, workspace_id: UUID) -> int | None:
-    """Read-your-writes: the position of `min_log_position`, the token ingest answered."""
-    raw = request.query_params.get("min_log_position")
+def position_param(request: Request, workspace_id: UUID, name: str) -> int | None:
+    """The log position a query parameter's token names (tokens as ingest answers them)."""
+    raw = request.query_params.get(name)
     if raw is None:
         return None
     tokens: PositionTokens = request.app.state.position_tokens
@@ -49,9 +50,12 @@ def min_log_position(request: Request, workspace_id: UUID) -> int | None:
         return tokens.position(workspace_id, raw)
     except InvalidPositionToken:
         reason = "is not a log position token this workspace was given"
-        raise ApiError(
-            400, f"min_log_position {reason}", [FieldError(None, "min_log_position", reason)]
-        ) from None
+        raise ApiError(400, f"{name} {reason}", [FieldError(None, name, reason)]) from None
+
+
+def min_log_position(request: Request, workspace_id: UUID) -> int | None:
+    """Read-your-writes: the position of `min_log_position`, the token ingest answered."""
+    return position_param(request, workspace_id, "min_log_position")
 
 
 def status_json(read: ExecutionRead, execution_id: UUID, detail_url: str) -> dict[str, Any]:
@@ -86,7 +90,7 @@ def status_json(read: ExecutionRead, execution_id: UUID, detail_url: str) -> dic
 async def execution_status(request: Request) -> Response:
     """`GET /v1/workflows/executions/{execution_id}/status`: the Prime summary."""
     workspace = await require_workspace(request)
-    execution_id = _execution_id(request)
+    execution_id = execution_id_param(request)
     position = min_log_position(request, workspace.id)
     views: Views = request.app.state.views
     read = await run_in_threadpool(views.status, workspace.id, execution_id, position)
@@ -134,7 +138,7 @@ def _linked(request: Request) -> bool:
 async def execution_detail(request: Request) -> Response:
     """`GET /v1/workflow-executions/{execution_id}/detail?prev_span_id=&span_limit=&payloads=`."""
     workspace = await require_workspace(request)
-    execution_id = _execution_id(request)
+    execution_id = execution_id_param(request)
     limit, prev_span_id = _span_limit(request), _prev_span_id(request)
     linked = _linked(request)
     position = min_log_position(request, workspace.id)

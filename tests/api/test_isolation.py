@@ -140,6 +140,9 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/docs"): Case(lambda w: ("/docs", {}), public=True),
     ("GET", "/readyz"): Case(lambda w: ("/readyz", {}), public=True),
     # Every workspace's figures together: a workspace key never opens them.
+    ("GET", "/v1/workflow-executions/{execution_id}/events"): Case(
+        lambda w: (f"/v1/workflow-executions/{w.ingested}/events", {})
+    ),
     ("GET", "/metrics"): Case(lambda w: ("/metrics", {}), stranger=(401,)),
     ("GET", "/admin/proof"): Case(
         lambda w: ("/admin/proof", {"params": {"challenge": "c" * 32}}), public=True

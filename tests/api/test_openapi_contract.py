@@ -54,6 +54,7 @@ ANSWERS_DEPEND_ON_STATE = {
     "GET /v1/workflow-executions",
     "GET /v1/workflow-executions/count",
     "GET /v1/workflow-executions/metrics",
+    "GET /v1/workflow-executions/{execution_id}/events",
     "GET /v1/workflow-deployments/{id}/execution-events",
     "GET /v1/workflow-deployments/{id}/execution-events/{execution_id}",
     # A step cursor of no span of the execution; a link's token the schema cannot forge.
