@@ -34,6 +34,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -138,10 +139,16 @@ def _visible(http: httpx.Client, sent: Exported, timeout_seconds: float) -> dict
     return status
 
 
-def _time_http(
-    env: Env, python: Path | str, trace: list[dict[str, Any]], sizes: Sizes, log_path: Path
+def time_http(
+    env: Env,
+    python: Path | str,
+    trace: list[dict[str, Any]],
+    sizes: Sizes,
+    log_path: Path,
+    timed_block: Callable[[int], AbstractContextManager[None]] = lambda pid: nullcontext(),
 ) -> dict[str, Any]:
-    """One round of the server path into the fresh log `env` names."""
+    """One round of the server path into the fresh log `env` names; `timed_block(server pid)`
+    is around the timed send and wait alone (a profiler)."""
     with running_server(env, WORKSPACE, log_path) as server:
         # The exporter's key as OpenTelemetry's docs put it; the read routes take X-API-KEY.
         headers = {"Authorization": f"Bearer {server.api_key}"}
@@ -159,19 +166,20 @@ def _time_http(
             )
             _check_acknowledged(warm, "the server (warm-up)")
             _visible(http, warm, sizes.timeout_seconds)
-            cpu_started = process_cpu_seconds(server.pid)
-            sent = export(
-                python,
-                endpoint,
-                [trace],
-                sizes.executions,
-                sizes.timeout_seconds,
-                headers=headers,
-                seed=TIMED_SEED,
-            )
-            _visible(http, sent, sizes.timeout_seconds)
-            visible_at = time.time()
-            cpu = process_cpu_seconds(server.pid) - cpu_started
+            with timed_block(server.pid):
+                cpu_started = process_cpu_seconds(server.pid)
+                sent = export(
+                    python,
+                    endpoint,
+                    [trace],
+                    sizes.executions,
+                    sizes.timeout_seconds,
+                    headers=headers,
+                    seed=TIMED_SEED,
+                )
+                _visible(http, sent, sizes.timeout_seconds)
+                visible_at = time.time()
+                cpu = process_cpu_seconds(server.pid) - cpu_started
             _check_acknowledged(sent, "the server")
             counted = http.get("/v1/workflow-executions/count", params={"group_by": "status"})
             counted.raise_for_status()
@@ -286,7 +294,7 @@ def _round(prepared: _Prepared, sizes: Sizes, logs: Path, index: int) -> dict[st
     def http(backend: str) -> None:
         with fresh_store(backend, f"otlphttp{index}", postgres_from_env()) as env:
             log_path = logs / f"server-otlp-{backend}-{index}.log"
-            result = _time_http(env, prepared.python, prepared.trace, sizes, log_path)
+            result = time_http(env, prepared.python, prepared.trace, sizes, log_path)
         found[f"{backend}/http"] = result
         _log(
             f"  {backend:8} HTTP:       {result['acknowledged']['spans_per_second']:9,.0f}"
