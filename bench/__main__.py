@@ -2,7 +2,8 @@
 
     python -m bench [--quick] [--parts ingest,rate,...,concurrency] [--out DIR]
 
-Parts, in order (each stops by itself; the whole suite stays under 15 minutes on 2 cores):
+Parts, in order (each stops by itself; the whole suite takes 11-15 minutes on 2 cores, and
+`otlp` about 3 more):
 
 - ingest: HTTP batches of 100 (SQLite, PostgreSQL) beside the raw append of the same events,
   in-process ingest, the projector off, and the bare Starlette endpoint (`bench.ingest`); the

@@ -87,7 +87,7 @@ class Sizes:
     timeout_seconds: float
 
 
-# Phoenix stores 110-150 spans/s here: 12,000 spans take it 80-110 s, the part 3-4 minutes.
+# Phoenix stores 160-280 spans/s here: 12,000 spans take it 45-75 s, the part about 3 minutes.
 FULL = Sizes(4_000, 200, 2, BACKENDS, True, 600)
 QUICK = Sizes(200, 10, 1, BACKENDS, False, 120)
 
