@@ -2,7 +2,8 @@
 
     python -m bench [--quick] [--parts ingest,rate,...,concurrency] [--out DIR]
 
-Parts, in order (each stops by itself; the whole suite stays under 15 minutes on 2 cores):
+Parts, in order (each stops by itself; the whole suite takes 11-15 minutes on 2 cores, and
+`otlp` about 3 more):
 
 - ingest: HTTP batches of 100 (SQLite, PostgreSQL) beside the raw append of the same events,
   in-process ingest, the projector off, and the bare Starlette endpoint (`bench.ingest`); the
@@ -29,6 +30,9 @@ Parts, in order (each stops by itself; the whole suite stays under 15 minutes on
 - views: issue 23's reads of an execution whose nodes output 1 MiB each beside the same
   execution with small outputs: Vellum's detail page, Velt's and Datalab's reads
   (`bench.views`).
+- otlp: issue 22's OTLP/HTTP ingest from the SDK's exporter (batches of 512), spans/s
+  acknowledged and visible in status, beside the raw append of the same log records and
+  beside Phoenix receiving the same spans (`bench.otlp`).
 
 Writes `bench/results/suite.{json,md}` (`suite-quick.*` with `--quick`). A part that fails is
 reported and the others still run; the exit code is then 1. A goal not met never fails the
@@ -53,7 +57,7 @@ from typing import Any
 
 import orjson
 
-from bench import _concurrency, _report, ingest, lists, projections, runtime, views
+from bench import _concurrency, _report, ingest, lists, otlp, projections, runtime, views
 from bench import _projection_report as projection_report
 from bench._concurrency import concurrency_tables, measure_concurrency
 from bench._events import EventCloner
@@ -78,9 +82,10 @@ PARTS = (
     "concurrency",
     "lists",
     "views",
+    "otlp",
 )
 BATCH = 100
-GOALS_TITLE = "Goals (issue 5, concurrency, issue 21's lists and issue 23's reads)"
+GOALS_TITLE = "Goals (issue 5, concurrency, issue 21's lists, issue 23's reads, issue 22's OTLP)"
 Table = tuple[str, list[str], list[list[str]]]
 
 
@@ -100,6 +105,7 @@ class Suite:
     concurrency: _concurrency.Sizes
     lists: lists.Sizes
     views: views.Sizes
+    otlp: otlp.Sizes
 
 
 FULL = Suite(
@@ -123,6 +129,7 @@ FULL = Suite(
     concurrency=_concurrency.FULL,
     lists=lists.FULL,
     views=views.FULL,
+    otlp=otlp.FULL,
     peer=PeerSizes(
         executions=500,
         wide_spans=projections.FULL.walk_spans,
@@ -145,6 +152,7 @@ QUICK = Suite(
     concurrency=_concurrency.QUICK,
     lists=lists.QUICK,
     views=views.QUICK,
+    otlp=otlp.QUICK,
     peer=PeerSizes(
         executions=20,
         wide_spans=projections.QUICK.walk_spans,
@@ -240,6 +248,7 @@ def _meta(args: argparse.Namespace, suite: Suite) -> dict[str, Any]:
             "concurrency": suite.concurrency.__dict__,
             "lists": suite.lists.__dict__,
             "views": suite.views.__dict__,
+            "otlp": suite.otlp.__dict__,
         },
     }
     meta["versions"]["arize-phoenix"] = installed_version() or "absent"
@@ -326,6 +335,7 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], Progr
             "lists", lists.measure(http_env, url, suite.lists, logs)
         ),
         "views": lambda: results.__setitem__("views", views.measure(suite.views)),
+        "otlp": lambda: results.__setitem__("otlp", otlp.measure(template, suite.otlp, logs)),
     }
 
     def run_part(name: str) -> None:
@@ -409,6 +419,8 @@ def _tables(results: dict[str, Any]) -> list[Table]:
         found.append(lists.lists_table(results["lists"]))
     if "views" in results:
         found.append(views.views_table(results["views"]))
+    if "otlp" in results:
+        found.append(otlp.otlp_table(results["otlp"]))
     if "runtime" in results:
         header, rows = runtime.table(results["runtime"])
         found.append(("Runtime overhead: a no-op ten-node function", header, rows))

@@ -466,9 +466,69 @@ def _views_goal(results: dict[str, Any]) -> Goal:
     )
 
 
+OTLP_RAW_LIMIT = 0.5
+OTLP_PEER_LIMIT = 40
+
+
+def otlp_goals(results: dict[str, Any]) -> list[Goal]:
+    """Issue 22: OTLP ingest visible in status beside the raw append of the same records (each
+    log), and beside Phoenix; the exporter's own rate as a ceiling row."""
+    found = results.get("otlp")
+    best = found["best"] if found else {}
+    goals = []
+    for log in ("sqlite", "postgres"):
+        title = (
+            f"OTLP ingest, protobuf, batches of 512 from the SDK, spans/s acknowledged and"
+            f" visible in status ({'SQLite' if log == 'sqlite' else 'PostgreSQL'})"
+        )
+        visible, raw = best.get(f"{log}/http/visible"), best.get(f"{log}/raw")
+        if visible and raw:
+            goals.append(
+                _ratio_goal(
+                    title,
+                    (visible, _rate(visible, "spans/s")),
+                    (raw, f"raw append of the same records {_rate(raw, 'spans/s')}"),
+                    f"≥ {OTLP_RAW_LIMIT}",
+                    lambda r: _at_least(r, OTLP_RAW_LIMIT),
+                )
+            )
+        else:
+            goals.append(_missing(title, f"≥ {OTLP_RAW_LIMIT}"))
+    title = "the same (SQLite) beside Phoenix receiving the same spans, until queryable"
+    phoenix = found.get("phoenix", {}) if found else {}
+    visible = best.get("sqlite/http/visible")
+    if visible and "queryable" in phoenix:
+        theirs = phoenix["queryable"]["spans_per_second"]
+        goals.append(
+            _ratio_goal(
+                title,
+                (visible, _rate(visible, "spans/s")),
+                (theirs, f"Phoenix {_rate(theirs, 'spans/s')}"),
+                f"≥ {OTLP_PEER_LIMIT}",
+                lambda r: _at_least(r, OTLP_PEER_LIMIT),
+            )
+        )
+    else:
+        goals.append(
+            _missing(title, f"≥ {OTLP_PEER_LIMIT}", phoenix.get("skipped", "not measured"))
+        )
+    exporter = best.get("exporter")
+    if visible and exporter:
+        goals.append(
+            _ratio_goal(
+                "(ceiling) the same beside the exporter alone, to an endpoint answering at once",
+                (visible, _rate(visible, "spans/s")),
+                (exporter, f"exporter {_rate(exporter, 'spans/s')}"),
+                "-",
+                None,
+            )
+        )
+    return goals
+
+
 def goals(results: dict[str, Any], spans_per_event: float) -> list[Goal]:
     """Every goal of issue 5, in the issue's order, with the ceiling rows beside them; then the
-    concurrency goals."""
+    concurrency goals, issue 21's, 23's and 22's."""
     ingest = _ingest_goals(results, spans_per_event)
     postgres = ingest.pop()
     return [
@@ -480,4 +540,5 @@ def goals(results: dict[str, Any], spans_per_event: float) -> list[Goal]:
         *_concurrency_goals(results),
         *_lists_goals(results),
         _views_goal(results),
+        *otlp_goals(results),
     ]

@@ -219,6 +219,72 @@ def spans_of(events: Sequence[Json]) -> list[dict[str, Any]]:
 
 
 @dataclass(frozen=True)
+class Exported:
+    """What one run of the sender did (`bench/_phoenix_send.py`)."""
+
+    span_count: int
+    acknowledged_count: int  # spans in exports answered with success
+    trace_ids: list[str]  # hex, in the order sent
+    started_at: float  # time.time() the first span began
+    flushed_at: float  # every export answered
+    last_position: str | None  # Runledger's read-your-writes token of the last export
+
+
+def sender_python() -> Path | None:
+    """Phoenix's venv Python, which holds the SDK and its OTLP/HTTP exporter, if it exists."""
+    return _python() if _python().exists() else None
+
+
+def export(
+    python: Path | str,
+    endpoint: str,
+    traces: list[list[dict[str, Any]]],
+    copies: int,
+    timeout_seconds: float,
+    *,
+    project: str = "bench",
+    headers: dict[str, str] | None = None,
+    seed: int | None = None,
+) -> Exported:
+    """Run `bench/_phoenix_send.py` with `python`: the traces, `copies` times each, to
+    `endpoint` through the SDK's exporter."""
+    spec: dict[str, Any] = {
+        "endpoint": endpoint,
+        "project": project,
+        "traces": [{"spans": spans} for spans in traces],
+        "copies": copies,
+    }
+    if headers is not None:
+        spec["headers"] = headers
+    if seed is not None:
+        spec["seed"] = seed
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as file:
+        json.dump(spec, file)
+        spec_path = file.name
+    try:
+        done = subprocess.run(
+            [str(python), str(_HERE / "_phoenix_send.py"), spec_path],
+            capture_output=True,
+            text=True,
+            timeout=timeout_seconds,
+            check=False,
+        )
+    finally:
+        os.unlink(spec_path)
+    if done.returncode != 0:
+        raise RuntimeError(f"sending to {endpoint} failed: {done.stderr[-2000:]}")
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    return Exported(
+        answer["spans"],
+        answer["acknowledged_spans"],
+        answer["trace_ids"],
+        answer["started_at"],
+        answer["flushed_at"],
+        answer["last_position"],
+    )
+
+
+@dataclass(frozen=True)
 class Sent:
     """What one send did: spans, their trace ids, when the first began and when all arrived."""
 
@@ -237,44 +303,30 @@ def send(
     expected_total: int,
     timeout_seconds: float,
     meanwhile: Callable[[], None] | None = None,
+    seed: int | None = None,
 ) -> Sent:
     """Send the traces (`copies` times each) and wait until Phoenix counts `expected_total`.
 
     `meanwhile` runs after Phoenix has answered every export and before the wait: Phoenix
     stores what it was sent while it runs, and the timeout counts from its end.
     """
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as file:
-        json.dump(
-            {
-                "endpoint": f"{phoenix.base_url}/v1/traces",
-                "project": project,
-                "traces": [{"spans": spans} for spans in traces],
-                "copies": copies,
-            },
-            file,
-        )
-        spec_path = file.name
-    try:
-        done = subprocess.run(
-            [str(_python()), str(_HERE / "_phoenix_send.py"), spec_path],
-            capture_output=True,
-            text=True,
-            timeout=timeout_seconds,
-            check=False,
-        )
-    finally:
-        os.unlink(spec_path)
-    if done.returncode != 0:
-        raise RuntimeError(f"sending to Phoenix failed: {done.stderr[-2000:]}")
-    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    exported = export(
+        _python(),
+        f"{phoenix.base_url}/v1/traces",
+        traces,
+        copies,
+        timeout_seconds,
+        project=project,
+        seed=seed,
+    )
     if meanwhile is not None:
         meanwhile()
     queryable_at = wait_for_count(phoenix, project, expected_total, timeout_seconds)
     return Sent(
-        answer["spans"],
-        answer["trace_ids"],
-        answer["started_at"],
-        answer["flushed_at"],
+        exported.span_count,
+        exported.trace_ids,
+        exported.started_at,
+        exported.flushed_at,
         queryable_at,
     )
 

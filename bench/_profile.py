@@ -6,6 +6,8 @@
     .venv/bin/python -m bench._profile replay                    # the runner, replay from zero
     .venv/bin/python -m bench._profile detail                    # detail pages and whole walks
     .venv/bin/python -m bench._profile concurrency               # the server under 50 clients
+    .venv/bin/python -m bench._profile otlp --backend sqlite     # the server taking OTLP exports
+    .venv/bin/python -m bench._profile otlp --gil                # the same, GIL holders only
     .venv/bin/python -m bench._profile summary FILE              # any raw py-spy profile
 
 Each records `py-spy record --threads --idle --format raw -r 100` (collapsed stacks) of the
@@ -29,11 +31,13 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import _concurrency, ingest
+from bench import _concurrency, ingest, otlp
 from bench._events import EventCloner, batch_bodies
+from bench._phoenix import sender_python, spans_of
 from bench._runners import WORKSPACE, _drive_clients
 from bench._server import running_server
 from bench._stores import POSTGRES, SQLITE, Postgres, fresh_store
@@ -47,6 +51,7 @@ from projections.detail import ExecutionDetails
 from projections.migrations import apply_migrations
 from projections.store import ClickHouseStore
 
+_ROOT = Path(__file__).resolve().parents[1]
 _FRAME = re.compile(r"^(?P<function>.*?) \((?P<file>[^()]*?)(?::\d+)?\)$")
 # Leaf functions that mean the thread was waiting, not working.
 _IDLE = (
@@ -70,7 +75,7 @@ def _name(frame: str) -> str:
     if not found:
         return frame
     path = found["file"]
-    for marker in ("site-packages/", "/lib/python3.11/", "/work/main/"):
+    for marker in ("site-packages/", "/lib/python3.11/", f"{_ROOT}/"):
         if marker in path:
             path = path.split(marker, 1)[1]
     return f"{found['function']} ({path})"
@@ -113,12 +118,15 @@ def summarise(path: Path, process_filter: str | None, top: int) -> str:
 
 
 @contextmanager
-def recording(pid: int, out: Path) -> Iterator[None]:
-    """py-spy sampling `pid` (all its threads, idle ones too) while the block runs."""
+def recording(pid: int, out: Path, gil: bool = False) -> Iterator[None]:
+    """py-spy sampling `pid` (all its threads, idle ones too) while the block runs; with `gil`
+    only the samples of the thread holding the GIL (who keeps the others waiting)."""
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if not Path(py_spy).exists():
         raise SystemExit("py-spy is not installed: .venv/bin/pip install py-spy")
     command = [py_spy, "record", "--pid", str(pid), "--threads", "--idle", "--format", "raw"]
+    if gil:
+        command.append("--gil")
     process = subprocess.Popen(
         [*command, "-r", "100", "-o", str(out)],
         stdout=subprocess.DEVNULL,
@@ -220,14 +228,41 @@ def _concurrency_load(out: Path, clients: int, seconds: float) -> None:
         )
 
 
+def _otlp(out: Path, backend: str, executions: int, gil: bool) -> None:
+    """`bench.otlp`'s server path (the same sender, spans and warm-up), profiled while timed."""
+    template = run_question_answer("where does an OTLP export spend its time?")
+    sizes = replace(otlp.FULL, executions=executions)
+    python = sender_python() or sys.executable
+    postgres = ingest.postgres_from_env()
+    if backend == POSTGRES:
+        postgres.ensure_database()
+    with fresh_store(backend, "profile", postgres) as env:
+        found = otlp.time_http(
+            env,
+            python,
+            spans_of(template),
+            sizes,
+            out.with_suffix(".server.log"),
+            lambda pid: recording(pid, out, gil),
+        )
+    print(
+        f"{found['acknowledged']['spans_per_second']:,.0f} spans/s acknowledged,"
+        f" {found['visible']['spans_per_second']:,.0f} visible in status"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Record a profile (or read one), and print its largest costs."""
     parser = argparse.ArgumentParser(prog="python -m bench._profile", description=__doc__)
-    parser.add_argument("what", choices=("ingest", "replay", "detail", "concurrency", "summary"))
+    parser.add_argument(
+        "what", choices=("ingest", "replay", "detail", "concurrency", "otlp", "summary")
+    )
     parser.add_argument("profile", type=Path, nargs="?", help="for summary: the raw profile")
     parser.add_argument("--backend", default="sqlite", choices=("sqlite", "postgres"))
     parser.add_argument("--events", type=int, default=60_000)
     parser.add_argument("--spans", type=int, default=20_000)
+    parser.add_argument("--executions", type=int, default=otlp.FULL.executions)
+    parser.add_argument("--gil", action="store_true", help="otlp: only samples holding the GIL")
     parser.add_argument("--clients", type=int, default=_concurrency.FULL.clients)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--process", help="only processes whose command line holds this")
@@ -240,12 +275,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error("summary needs the profile's path")
         path = args.profile
     else:
-        suffix = f"-{args.backend}" if args.what == "ingest" else ""
+        suffix = f"-{args.backend}" if args.what in ("ingest", "otlp") else ""
+        suffix += "-gil" if args.gil else ""
         path = args.out / f"profile-{args.what}{suffix}.txt"
         if args.what == "ingest":
             _ingest(path, args.backend, args.events)
         elif args.what == "replay":
             _replay(path, args.events)
+        elif args.what == "otlp":
+            _otlp(path, args.backend, args.executions, args.gil)
         elif args.what == "concurrency":
             _concurrency_load(path, args.clients, args.seconds)
         else:

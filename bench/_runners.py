@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import httpx
@@ -92,7 +93,7 @@ def _stopwatch() -> Iterator[_Stopwatch]:
         watch.cpu_seconds = time.process_time() - cpu_started
 
 
-class _EnvelopeRecorder:
+class EnvelopeRecorder:
     """An event log that only keeps what it is given: the envelopes ingest validated."""
 
     def __init__(self) -> None:
@@ -116,7 +117,7 @@ def _validated(
 ) -> list[list[Envelope]]:
     # The use case itself parses and validates, into a log that keeps the envelopes, so the raw
     # path appends exactly what ingest would, and follows the use case if its parsing changes.
-    recorder = _EnvelopeRecorder()
+    recorder = EnvelopeRecorder()
     for body in bodies:
         ingest(recorder, workspace_id, body, max_events=max_events, received_at=datetime.now(UTC))
     return recorder.batches
@@ -127,15 +128,29 @@ def time_raw_append(
 ) -> Timing:
     """`Ledger.append` of the bodies' envelopes, validated untimed: the storage ceiling."""
     max_events = Settings.from_env(env).max_batch_events
-    batches = _validated(workspace_id, timed, max_events)
+    return time_append(
+        env,
+        workspace_id,
+        _validated(workspace_id, timed, max_events),
+        _validated(workspace_id, warmup, max_events),
+    )
+
+
+def time_append(
+    env: Env,
+    workspace_id: UUID,
+    timed: Sequence[Sequence[Envelope]],
+    warmup: Sequence[Sequence[Envelope]],
+) -> Timing:
+    """`Ledger.append` of each batch into the log `env` names, after the warm-up batches."""
     ledger = open_log(env)
     try:
-        for envelopes in _validated(workspace_id, warmup, max_events):
+        for envelopes in warmup:
             ledger.append(workspace_id, envelopes, datetime.now(UTC))
         with _frozen_heap(), _stopwatch() as watch:
             accepted = sum(
                 ledger.append(workspace_id, envelopes, datetime.now(UTC)).accepted_count
-                for envelopes in batches
+                for envelopes in timed
             )
     finally:
         ledger.close()
@@ -257,10 +272,13 @@ def _wait_visible(
     deadline = time.monotonic() + VISIBLE_TIMEOUT_SECONDS
     with httpx.Client(base_url=base_url, headers=headers, timeout=120) as http:
         for token in tokens:
-            _wait_visible_one(http, execution, token, deadline)
+            status_when_visible(http, execution, token, deadline)
 
 
-def _wait_visible_one(http: httpx.Client, execution: str, token: str, deadline: float) -> None:
+def status_when_visible(
+    http: httpx.Client, execution: str, token: str, deadline: float
+) -> dict[str, Any]:
+    """The execution's status once the log position of `token` is visible in it."""
     while True:
         # The server holds the request until the position is visible (RUNLEDGER_READ_WAIT_
         # SECONDS), then answers 503: ask again.
@@ -268,7 +286,8 @@ def _wait_visible_one(http: httpx.Client, execution: str, token: str, deadline: 
             f"/v1/workflows/executions/{execution}/status", params={"min_log_position": token}
         )
         if response.status_code == 200:
-            return
+            status: dict[str, Any] = orjson.loads(response.content)
+            return status
         if response.status_code != 503 or time.monotonic() > deadline:
             raise RuntimeError(
                 f"status of the last execution answered {response.status_code}:"

@@ -1,0 +1,119 @@
+"""Where `POST /v1/traces` spends its time per span, stage by stage, in-process: no HTTP, no
+projection thread, no other thread wanting the GIL.
+
+    .venv/bin/python -m bench._otlp_stages [--executions 2000] [--rounds 3]
+
+The exporter's bodies are captured as `bench.otlp` captures them (same trace, same sender,
+same seed), then each stage of the route (api/routes/traces.py) runs over all of them, in the
+route's order: read the protobuf, map each span to its events, serialize the events (the route
+hands ingest a JSON body), split that body back into events, validate them, append them to a
+fresh SQLite log. Best of `rounds` per stage (a shared machine only ever slows a stage down);
+prints µs per span and each stage's share, and the sum as a rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from bench._capture import capturing
+from bench._otlp_raw import log_batches
+from bench._phoenix import export, sender_python, spans_of
+from bench._runners import WORKSPACE, _frozen_heap
+from bench._stores import SQLITE, Postgres, fresh_store, open_log
+from bench._workflow import run_question_answer
+from bench.otlp import TIMED_SEED
+from domain.batch import split_body, validate_batch
+from domain.keys import workspace_id_for
+from domain.otel_mapping import span_events
+from domain.otlp import read_protobuf
+
+MAX_EVENTS = 10_000
+
+
+def _best(rounds: int, stage: Callable[[], Any]) -> float:
+    seconds = []
+    for _ in range(rounds):
+        with _frozen_heap():
+            started = time.perf_counter()
+            stage()
+            seconds.append(time.perf_counter() - started)
+    return min(seconds)
+
+
+def _append_seconds(bodies: Sequence[bytes], rounds: int) -> float:
+    """`Ledger.append` of the route's batches, each round into a fresh SQLite log."""
+    workspace_id = workspace_id_for(WORKSPACE)
+    batches, _ = log_batches(workspace_id, bodies, MAX_EVENTS)
+    seconds = []
+    for index in range(rounds):
+        with fresh_store(SQLITE, f"stages{index}", Postgres()) as env:
+            ledger = open_log(env)
+            try:
+                with _frozen_heap():
+                    started = time.perf_counter()
+                    for batch in batches:
+                        ledger.append(workspace_id, batch, datetime.now(UTC))
+                    seconds.append(time.perf_counter() - started)
+            finally:
+                ledger.close()
+    return min(seconds)
+
+
+def stages(bodies: Sequence[bytes], rounds: int) -> dict[str, float]:
+    """Seconds of each stage over all the bodies, best of `rounds`."""
+    requests = [read_protobuf(body) for body in bodies]
+    events = [[e for span in found.spans for e in span_events(span)] for found in requests]
+    texts = [orjson.dumps(batch) for batch in events]
+    split = [split_body(text, MAX_EVENTS) for text in texts]
+    return {
+        "read the protobuf (domain/otlp.py)": _best(
+            rounds, lambda: list(map(read_protobuf, bodies))
+        ),
+        "map spans to events (span_events)": _best(
+            rounds, lambda: [span_events(span) for found in requests for span in found.spans]
+        ),
+        "serialize the events (orjson.dumps)": _best(
+            rounds, lambda: list(map(orjson.dumps, events))
+        ),
+        "split the body back (split_body)": _best(
+            rounds, lambda: [split_body(text, MAX_EVENTS) for text in texts]
+        ),
+        "validate the events (validate_batch)": _best(
+            rounds, lambda: list(map(validate_batch, split))
+        ),
+        "append to a SQLite log (Ledger.append)": _append_seconds(bodies, rounds),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Capture, time each stage, print the table."""
+    parser = argparse.ArgumentParser(prog="python -m bench._otlp_stages", description=__doc__)
+    parser.add_argument("--executions", type=int, default=2_000, help="3-span traces")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args(argv)
+    trace = spans_of(run_question_answer("where does an OTLP export spend its time?"))
+    python = sender_python() or sys.executable
+    with capturing() as (endpoint, bodies):
+        export(python, endpoint, [trace], args.executions, 120, seed=TIMED_SEED)
+    span_count = len(trace) * args.executions
+    found = stages(bodies, args.rounds)
+    total = sum(found.values())
+    for name, seconds in found.items():
+        print(f"{name:42} {seconds / span_count * 1e6:8.1f} µs/span  {seconds / total:6.1%}")
+    print(
+        f"{'all stages':42} {total / span_count * 1e6:8.1f} µs/span:"
+        f" {span_count / total:,.0f} spans/s in one thread; the append alone"
+        f" {span_count / found['append to a SQLite log (Ledger.append)']:,.0f}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
