@@ -18,6 +18,7 @@ import httpx
 import uvicorn
 from starlette.types import ASGIApp
 
+from api import transfer_commands
 from api.admin_client import remove_address, server_admin, write_address
 from api.app import create_app, open_ledger, read_admin_token
 from api.connections import guarded_protocol
@@ -363,6 +364,7 @@ def parser() -> argparse.ArgumentParser:
     deploy_parser.add_argument("--workspace", default=FIRST_WORKSPACE, help="default: default")
     deploy_parser.add_argument("--description", help="shown in the deployment listing")
     deploy_parser.set_defaults(handler=deploy_command)
+    transfer_commands.add_parsers(commands, data, _settings)
     return root
 
 

@@ -301,6 +301,39 @@ class Ledger(Application[UUID]):
             attributes=attributes,
         )
 
+    def scan(self, after: int, limit: int) -> list[tuple[int, StoredEvent]]:
+        """Every record after `after`, received events and the aggregates' events alike, in
+        log order with their positions, as stored (an export reads the whole log with it)."""
+        return [
+            (notification.id, notification)
+            for notification in self.recorder.select_notifications(
+                start=after, limit=limit, inclusive_of_start=False
+            )
+        ]
+
+    def insert_records(self, records: Sequence[StoredEvent]) -> list[int | None]:
+        """Store records exactly as another log held them (an import), through the same
+        group commit as every append; per record its position here, or None when this log
+        holds it already (same stream and version), so importing twice adds nothing."""
+        if not records:
+            return []
+        received: list[_Received | StoredEvent] = []
+        for record in records:
+            if record.topic in EVENT_NAMES:
+                header, raw = decode_record(record.state)
+                received.append(
+                    (
+                        UUID(header["workspace_id"]),
+                        UUID(header["execution_id"]),
+                        record.topic,
+                        datetime.fromisoformat(header["received_at"]),
+                        raw,
+                    )
+                )
+            else:
+                received.append(record)
+        return self._group_commit(list(records), received)
+
     def max_position(self) -> int:
         """The position of the newest record in the log (0 when it is empty)."""
         return self.recorder.max_notification_id() or 0
