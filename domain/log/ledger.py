@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, cast
@@ -16,6 +16,7 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.utils import Environment, EnvType
 
 from domain.envelope import Envelope
+from domain.log.chain import Block, ChainCheck, check
 from domain.log.port import AppendResult, DedupingRecorder, LoggedEvent, LoggedFact
 from domain.log.records import STREAM_VERSION, RecordEncoder, decode_record, event_stream_id
 from domain.vocabulary import EVENT_NAMES
@@ -35,6 +36,10 @@ _EVENT_ENVELOPE_ATTRIBUTES = frozenset(
     {"originator_id", "originator_version", "timestamp", "originator_topic"}
 )
 
+# Records a block of the chain holds when a log from before the chain is chained.
+_CHAIN_BACKLOG_RECORDS = 10_000
+# Records and blocks a chain check reads at a time.
+_CHECK_RECORDS, _CHECK_BLOCKS = 10_000, 1_000
 # A group commit takes waiting appends up to this many events into one transaction.
 GROUP_COMMIT_EVENTS = 10_000
 # How many of its own newest records the ledger keeps in memory for `read` (about 1 KB an
@@ -141,6 +146,10 @@ class Ledger(Application[UUID]):
         self._queue_lock = threading.Lock()
         self._queue: list[_PendingAppend] = []
         self._tail = _Tail(tail_records) if tail_records else None
+        # A log written before the chain existed is chained now, a block at a time (a log
+        # that has its chain answers this with one read).
+        while self._deduping.chain_backlog(_CHAIN_BACKLOG_RECORDS):
+            pass
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
         """Only the mapping given: the composition root reads the environment, nobody else.
@@ -333,6 +342,23 @@ class Ledger(Application[UUID]):
             else:
                 received.append(record)
         return self._group_commit(list(records), received)
+
+    def check_chain(self) -> ChainCheck:
+        """Walk the hash chain and every record (`domain.log.chain.check`)."""
+
+        def blocks() -> Iterator[Block]:
+            after = 0
+            while found := self._deduping.chain_blocks(after, _CHECK_BLOCKS):
+                yield from found
+                after = found[-1].last_position
+
+        def records() -> Iterator[tuple[int, StoredEvent]]:
+            after = 0
+            while found := self.scan(after, _CHECK_RECORDS):
+                yield from found
+                after = found[-1][0]
+
+        return check(blocks(), records())
 
     def max_position(self) -> int:
         """The position of the newest record in the log (0 when it is empty)."""

@@ -11,6 +11,7 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 
 from domain.envelope import Envelope
+from domain.log.chain import Block
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +60,8 @@ class LoggedFact:
 
 
 class DedupingRecorder(Protocol):
-    """A recorder that inserts only the stored events whose key it does not hold yet.
+    """A recorder that inserts only the stored events whose key it does not hold yet, and
+    commits each insert's block of the hash chain (domain/log/chain.py) with it.
 
     Returns, in order, the notification id of each inserted event and None for each event
     that was already there. All of a call's events commit together or not at all.
@@ -69,6 +71,15 @@ class DedupingRecorder(Protocol):
     """
 
     def insert_new_events(self, stored_events: Sequence[StoredEvent]) -> list[int | None]: ...
+
+    def chain_backlog(self, limit: int) -> int:
+        """Chain up to `limit` records the chain does not hold yet (a log from before the
+        chain); how many there were."""
+        ...
+
+    def chain_blocks(self, after: int, limit: int) -> list[Block]:
+        """The hash chain's blocks whose last position is after `after`, in order."""
+        ...
 
 
 class EventLog(Protocol):
