@@ -20,6 +20,7 @@ from api.metrics import Metrics, ServerState
 from api.routes import (
     actuals,
     admin,
+    audit,
     datalab,
     deployment_executions,
     deployments,
@@ -120,6 +121,7 @@ def create_app(env: Mapping[str, str], settings: Settings | None = None) -> Star
         views = app.state.views = Views(live, ledger.max_position, settings.read_wait_seconds)
         app.state.replay = ReplayState()
         app.state.admin_token = settings.admin_token or read_admin_token(settings)
+        app.state.audit_key = audit.audit_signing_key(settings)
         runtime = open_runtime(settings, ledger, live, views)
         app.state.runtime = runtime
         figures.serve(
@@ -172,6 +174,7 @@ def create_app(env: Mapping[str, str], settings: Settings | None = None) -> Star
             *workflows.routes,
             *actuals.routes,
             *admin.routes,
+            *audit.routes,
             *velt.routes,
             *datalab.routes,
             *payloads.routes,

@@ -13,8 +13,10 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 import httpx
+import orjson
 import uvicorn
 from starlette.types import ASGIApp
 
@@ -29,6 +31,7 @@ from api.settings import Settings
 from domain.deployments import Deployments
 from domain.errors import DeploymentNotFound, UnknownApiKey
 from domain.keys import KeyRing, workspace_id_for
+from domain.log.checkpoint import BadCheckpoint, Checkpoint
 from domain.log.ledger import Ledger
 from projections.clickhouse import connect
 from projections.generations import Generations
@@ -217,7 +220,9 @@ def verify_command(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     hash chain); exit 1 on any difference."""
     settings = _settings(args, env)
     if args.log:
-        return verify_log(settings)
+        return verify_log(settings, args.checkpoint)
+    if args.checkpoint:
+        raise ValueError("--checkpoint goes with --log")
     admin = _server_admin(args, settings)
     if admin is not None:
         with admin:
@@ -254,11 +259,29 @@ def verify_command(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     return 1 if report["differences"] else 0
 
 
-def verify_log(settings: Settings) -> int:
-    """Walk the log's hash chain (domain/log/chain.py); exit 1 at the first break."""
+def verify_log(settings: Settings, checkpoint_file: str | None) -> int:
+    """Walk the log's hash chain (domain/log/chain.py), through a signed checkpoint's link if
+    one is given; exit 1 at the first break."""
+    checkpoint = None
+    if checkpoint_file is not None:
+        text = (
+            sys.stdin.buffer.read()
+            if checkpoint_file == "-"
+            else Path(checkpoint_file).read_bytes()
+        )
+        try:
+            checkpoint = Checkpoint.from_json(orjson.loads(text))
+        except orjson.JSONDecodeError:
+            raise BadCheckpoint(f"{checkpoint_file} is not a checkpoint's JSON") from None
+        print(
+            f"checkpoint of position {checkpoint.position} signed {checkpoint.signed_at} "
+            f"by key {checkpoint.key_id}: signature holds"
+        )
     ledger = Ledger(settings.log_env, tail_records=0)
     try:
-        checked = ledger.check_chain()
+        checked = ledger.check_chain(
+            None if checkpoint is None else (checkpoint.position, checkpoint.link)
+        )
     finally:
         ledger.close()
     if checked.first_break is not None:
@@ -372,6 +395,11 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="check the log itself against its hash chain: name the first record altered, "
         "removed, added or reordered",
+    )
+    verify_parser.add_argument(
+        "--checkpoint",
+        help="with --log: a signed checkpoint (GET /v1/audit/checkpoint's JSON; - for stdin) "
+        "the chain must still pass through",
     )
     verify_parser.set_defaults(handler=verify_command)
     project_parser = commands.add_parser(

@@ -81,6 +81,7 @@ class Settings:
     read_wait_seconds: float = 10.0
     admin_token: str | None = None
     metrics_token: str | None = None
+    audit_signing_key: str | None = None
     workers: int = 4
     replica: str = "embedded"
     deployments_file: Path | None = None
@@ -122,6 +123,7 @@ class Settings:
             read_wait_seconds=_float(env, "RUNLEDGER_READ_WAIT_SECONDS", 10.0),
             admin_token=env.get("RUNLEDGER_ADMIN_TOKEN") or None,
             metrics_token=env.get("RUNLEDGER_METRICS_TOKEN") or None,
+            audit_signing_key=env.get("RUNLEDGER_AUDIT_SIGNING_KEY") or None,
             workers=_int(env, "RUNLEDGER_WORKERS", 4),
             # Names the runs this process owns, to close its own in-flight runs after a crash:
             # every replica writing to one log needs its own stable name.
@@ -148,6 +150,12 @@ class Settings:
                 max_connections=_int(env, "RUNLEDGER_MAX_CONNECTIONS", default_max_connections()),
             ),
         )
+
+    @property
+    def audit_key_path(self) -> Path:
+        """Where the server keeps its checkpoint signing key when RUNLEDGER_AUDIT_SIGNING_KEY
+        is not set."""
+        return self.data_dir / "audit-signing-key"
 
     @property
     def admin_token_path(self) -> Path:

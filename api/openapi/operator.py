@@ -82,6 +82,24 @@ SCHEMAS: Json = {
         },
         ("database", "executions_count", "events_count", "differences"),
     ),
+    "Checkpoint": obj(
+        {
+            "log_position": {"type": "integer", "minimum": 0},
+            "link": {"type": "string", "description": "The chain's link after that position, hex."},
+            "signed_at": {"type": "string", "format": "date-time"},
+            "algorithm": {"const": "Ed25519"},
+            "public_key": {"type": "string", "description": "The raw public key, hex."},
+            "key_id": {"type": "string", "description": "SHA-256 of the public key, hex."},
+            "signature": {
+                "type": "string",
+                "description": "Ed25519 over `runledger-checkpoint/1`, the position, the link "
+                "(hex) and `signed_at`, one per line; hex.",
+            },
+        },
+        ("log_position", "link", "signed_at", "algorithm", "public_key", "key_id", "signature"),
+        "The log's hash chain head, signed: keep it, and `runledger verify --log --checkpoint` "
+        "proves later that the history up to it was not rewritten.",
+    ),
     "AdminProof": obj(
         {"proof": {"type": "string", "description": "HMAC-SHA256 of the challenge, hex."}},
         ("proof",),
@@ -135,6 +153,21 @@ PATHS: Json = {
             security=None,
         )
         | {"security": [{METRICS_TOKEN: []}, {ADMIN_TOKEN: []}]}
+    },
+    "/v1/audit/checkpoint": {
+        "get": operation(
+            "auditCheckpoint",
+            "The log's hash chain head, signed",
+            "The newest chained position and the link after it, signed with the server's "
+            "Ed25519 key (`RUNLEDGER_AUDIT_SIGNING_KEY`, or the data folder's). The admin token "
+            "only: the position tells how much every workspace wrote.",
+            "Operations",
+            {
+                "200": answer("The signed head.", ref("Checkpoint")),
+                **errors(401, **_ADMIN_401),
+            },
+            security=ADMIN_TOKEN,
+        )
     },
     "/admin/proof": {
         "get": operation(

@@ -112,9 +112,15 @@ class ChainCheck:
     first_break: ChainBreak | None
 
 
-def check(blocks: Iterable[Block], records: Iterable[tuple[int, StoredEvent]]) -> ChainCheck:
+def check(
+    blocks: Iterable[Block],
+    records: Iterable[tuple[int, StoredEvent]],
+    checkpoint: tuple[int, bytes] | None = None,
+) -> ChainCheck:
     """Walk blocks and records (both in position order) together; stop at the first record
-    that was altered, removed or added, or a block whose link does not follow."""
+    that was altered, removed or added, or a block whose link does not follow. With a
+    `checkpoint` (a position and the link a signed checkpoint gave there), the walk's link at
+    that position must be the same: else the history up to it was rewritten since."""
     stream = iter(records)
     pending = next(stream, None)
     link, count, head = GENESIS, 0, 0
@@ -133,10 +139,16 @@ def check(blocks: Iterable[Block], records: Iterable[tuple[int, StoredEvent]]) -
             link = next_link(link, position, digest)
             count, head = count + 1, position
             pending = next(stream, None)
+            if checkpoint is not None and position == checkpoint[0] and link != checkpoint[1]:
+                return result(
+                    ChainBreak(position, "the chain differs from the checkpoint (rewritten)")
+                )
         if link != block.link:
             return result(
                 ChainBreak(block.first_position, "the chain's link does not follow (rewritten)")
             )
     if pending is not None:
         return result(ChainBreak(pending[0], "a record the chain does not hold (added)"))
+    if checkpoint is not None and head < checkpoint[0]:
+        return result(ChainBreak(checkpoint[0], "the checkpoint is past the chain's end (removed)"))
     return result(None)

@@ -343,8 +343,13 @@ class Ledger(Application[UUID]):
                 received.append(record)
         return self._group_commit(list(records), received)
 
-    def check_chain(self) -> ChainCheck:
-        """Walk the hash chain and every record (`domain.log.chain.check`)."""
+    def chain_head(self) -> tuple[int, bytes]:
+        """The hash chain's head: the last chained position and the link after it."""
+        return self._deduping.chain_head()
+
+    def check_chain(self, checkpoint: tuple[int, bytes] | None = None) -> ChainCheck:
+        """Walk the hash chain and every record (`domain.log.chain.check`), through the
+        checkpoint's link at its position if one is given."""
 
         def blocks() -> Iterator[Block]:
             after = 0
@@ -358,7 +363,7 @@ class Ledger(Application[UUID]):
                 yield from found
                 after = found[-1][0]
 
-        return check(blocks(), records())
+        return check(blocks(), records(), checkpoint)
 
     def max_position(self) -> int:
         """The position of the newest record in the log (0 when it is empty)."""

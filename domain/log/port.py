@@ -77,6 +77,10 @@ class DedupingRecorder(Protocol):
         chain); how many there were."""
         ...
 
+    def chain_head(self) -> tuple[int, bytes]:
+        """The last chained position and the link after it."""
+        ...
+
     def chain_blocks(self, after: int, limit: int) -> list[Block]:
         """The hash chain's blocks whose last position is after `after`, in order."""
         ...

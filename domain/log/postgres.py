@@ -154,6 +154,13 @@ class PostgresLedgerRecorder(ChainedInserts, PostgresApplicationRecorder):
                 self._chain(cursor, records)
         return len(records)
 
+    def chain_head(self) -> tuple[int, bytes]:
+        """The last chained position and the link after it ((0, GENESIS) for an empty log)."""
+        with self.datastore.get_connection() as conn, conn.cursor() as cursor:
+            cursor.execute(self._last_link_statement)
+            row = cursor.fetchone()
+        return (0, GENESIS) if row is None else (int(row["last_position"]), bytes(row["link"]))
+
     def chain_blocks(self, after: int, limit: int) -> list[Block]:
         """The chain's blocks whose last position is after `after`, in order."""
         with self.datastore.get_connection() as conn, conn.cursor() as cursor:

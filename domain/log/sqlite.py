@@ -109,6 +109,13 @@ class SQLiteLedgerRecorder(ChainedInserts, SQLiteApplicationRecorder):
                 self._chain(cursor, records)
         return len(records)
 
+    def chain_head(self) -> tuple[int, bytes]:
+        """The last chained position and the link after it ((0, GENESIS) for an empty log)."""
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(self._last_link_statement)
+            row = cursor.fetchone()
+        return (0, GENESIS) if row is None else (int(row[1]), bytes(row[0]))
+
     def chain_blocks(self, after: int, limit: int) -> list[Block]:
         """The chain's blocks whose last position is after `after`, in order."""
         with self.datastore.transaction(commit=False) as cursor:

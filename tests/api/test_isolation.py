@@ -143,6 +143,8 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/v1/workflow-executions/{execution_id}/events"): Case(
         lambda w: (f"/v1/workflow-executions/{w.ingested}/events", {})
     ),
+    # The chain's head tells how much every workspace wrote: the admin token only.
+    ("GET", "/v1/audit/checkpoint"): Case(lambda w: ("/v1/audit/checkpoint", {}), stranger=(401,)),
     ("GET", "/metrics"): Case(lambda w: ("/metrics", {}), stranger=(401,)),
     ("GET", "/admin/proof"): Case(
         lambda w: ("/admin/proof", {"params": {"challenge": "c" * 32}}), public=True
