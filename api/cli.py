@@ -27,11 +27,12 @@ from api.connections import guarded_protocol
 from api.live import LiveProjections
 from api.locks import migration_lock, writer_lock
 from api.logs import configure_logging
+from api.routes.audit import audit_signing_key
 from api.settings import Settings
 from domain.deployments import Deployments
 from domain.errors import DeploymentNotFound, UnknownApiKey
 from domain.keys import KeyRing, workspace_id_for
-from domain.log.checkpoint import BadCheckpoint, Checkpoint
+from domain.log.checkpoint import BadCheckpoint, Checkpoint, key_id
 from domain.log.ledger import Ledger
 from projections.clickhouse import connect
 from projections.generations import Generations
@@ -259,6 +260,13 @@ def verify_command(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     return 1 if report["differences"] else 0
 
 
+def _our_audit_key_id(settings: Settings) -> str | None:
+    """The id of the key this server signs checkpoints with, when it has one here."""
+    if not settings.audit_signing_key and not settings.audit_key_path.exists():
+        return None
+    return key_id(audit_signing_key(settings))
+
+
 def verify_log(settings: Settings, checkpoint_file: str | None) -> int:
     """Walk the log's hash chain (domain/log/chain.py), through a signed checkpoint's link if
     one is given; exit 1 at the first break."""
@@ -273,11 +281,18 @@ def verify_log(settings: Settings, checkpoint_file: str | None) -> int:
             checkpoint = Checkpoint.from_json(orjson.loads(text))
         except orjson.JSONDecodeError:
             raise BadCheckpoint(f"{checkpoint_file} is not a checkpoint's JSON") from None
+        ours = _our_audit_key_id(settings)
+        if ours is not None and ours != checkpoint.key_id:
+            raise BadCheckpoint(
+                f"the checkpoint is signed by key {checkpoint.key_id}, this server's is {ours}"
+            )
+        whose = "this server's key" if ours else "compare it with the key you trust"
         print(
             f"checkpoint of position {checkpoint.position} signed {checkpoint.signed_at} "
-            f"by key {checkpoint.key_id}: signature holds"
+            f"by key {checkpoint.key_id} ({whose}): signature holds"
         )
-    ledger = Ledger(settings.log_env, tail_records=0)
+    # Opened as it is: a check must not chain what it finds (a record somebody added).
+    ledger = Ledger(settings.log_env, tail_records=0, upgrade_chain=False)
     try:
         checked = ledger.check_chain(
             None if checkpoint is None else (checkpoint.position, checkpoint.link)

@@ -40,6 +40,7 @@ _REFUSALS = {
     429: "too_many_requests",
     503: "unavailable",
 }
+_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 _REQUEST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _BATCH_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 _LAG_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
@@ -174,7 +175,8 @@ class Metrics:
         matched = scope.get("route")
         route = getattr(matched, "path", "") if isinstance(matched, BaseRoute) else ""
         route = route or "unmatched"
-        method = scope["method"]
+        # Any other method a client sends would make series of its own.
+        method = scope["method"] if scope["method"] in _METHODS else "other"
         self._requests.labels(method, route, str(status)).observe(seconds)
         source = INGEST_SOURCES.get(route)
         if source is not None and method == "POST":

@@ -59,12 +59,13 @@ def _time(value: str | None, name: str) -> datetime | None:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def _ledger(settings: Settings) -> Ledger:
+def _ledger(settings: Settings, *, writes: bool) -> Ledger:
     # The embedded default's folder may not exist yet (an import into a new instance).
     if settings.log_env["PERSISTENCE_MODULE"] == SQLITE_MODULE:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    # Nothing in this process reads what it writes: no tail of recent records.
-    return Ledger(settings.log_env, tail_records=0)
+    # Nothing in this process reads what it writes: no tail of recent records. Only a writer
+    # chains a log from before the chain (an export leaves the log as it found it).
+    return Ledger(settings.log_env, tail_records=0, upgrade_chain=writes)
 
 
 class _Progress:
@@ -89,7 +90,7 @@ def export_command(args: argparse.Namespace, settings: Settings) -> int:
         since=_time(args.since, "--since"),
         until=_time(args.until, "--until"),
     )
-    ledger = _ledger(settings)
+    ledger = _ledger(settings, writes=False)
     progress = _Progress("exported")
     written = 0
     try:
@@ -99,7 +100,12 @@ def export_command(args: argparse.Namespace, settings: Settings) -> int:
             out.write(header_line(datetime.now(UTC), head, chosen) + b"\n")
             position = 0
             while position < head:
-                records = ledger.scan(position, min(_BATCH, head - position))
+                # PostgreSQL's positions have gaps: a page may reach past the head read above.
+                records = [
+                    record
+                    for record in ledger.scan(position, min(_BATCH, head - position))
+                    if record[0] <= head
+                ]
                 if not records:
                     break
                 for line in lines_of(records, selection):
@@ -115,7 +121,7 @@ def export_command(args: argparse.Namespace, settings: Settings) -> int:
 
 def import_command(args: argparse.Namespace, settings: Settings) -> int:
     """Store the file's records that this log does not hold yet."""
-    ledger = _ledger(settings)
+    ledger = _ledger(settings, writes=True)
     progress = _Progress("imported")
     new = held = 0
     try:

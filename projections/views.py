@@ -58,6 +58,7 @@ _FINISHED = (ExecutionStatus.FULFILLED, ExecutionStatus.REJECTED)
 # without reading again when that does not move (a replica that does not write projections
 # learns of new ones only by reading).
 _TAIL_POLL_SECONDS = 0.05
+_TAIL_MIN_SECONDS = 0.25
 _TAIL_READ_SECONDS = 1.0
 # Spans a statement reads while every span of an execution is gathered: the detail's largest
 # page.
@@ -520,19 +521,31 @@ class Views:
         wait_seconds: float,
     ) -> list[HistoryEvent]:
         """The next page after `after`, oldest first, as soon as it holds an event, or an
-        empty page once `wait_seconds` have passed (a long poll). It waits without holding a
-        thread: it reads again when the projections have moved on (or every second)."""
+        empty page once `wait_seconds` have passed (a long poll; `ExecutionNotFound` at once
+        for no such execution). It waits without holding a thread, and reads again only when
+        the projections have moved on, at most four times a second (and every second on a
+        replica, which learns of new projections only by reading)."""
         deadline = time.monotonic() + wait_seconds
-        while True:
-            seen = self._live.visible_position
-            found = await asyncio.to_thread(
-                self.history, workspace_id, execution_id, after=after, limit=limit
-            )
-            if found or time.monotonic() >= deadline:
-                return found
+        seen = self._live.visible_position
+        found = await asyncio.to_thread(
+            self.history, workspace_id, execution_id, after=after, limit=limit
+        )
+        while not found and time.monotonic() < deadline:
             read_again = min(deadline, time.monotonic() + _TAIL_READ_SECONDS)
+            await asyncio.sleep(min(_TAIL_MIN_SECONDS, max(0.0, deadline - time.monotonic())))
             while self._live.visible_position == seen and time.monotonic() < read_again:
                 await asyncio.sleep(_TAIL_POLL_SECONDS)
+            seen = self._live.visible_position
+            found = await asyncio.to_thread(
+                history_page,
+                self._live.reader,
+                workspace_id,
+                execution_id,
+                after=after,
+                limit=limit,
+                descending=False,
+            )
+        return found
 
     def recorded_events(self, workspace_id: UUID, execution_id: UUID) -> list[bytes]:
         """Every event of the execution in log order, byte for byte, once the log up to now is

@@ -79,7 +79,7 @@ PATHS: Json = {
                 query_parameter(
                     "wait",
                     f"Seconds (up to {MAX_WAIT_SECONDS:.0f}) to wait for an event newer than "
-                    "`after_position`; only with `order=asc`.",
+                    "`after_position`; only with `order=asc`, and not with an NDJSON stream.",
                     {"type": "number", "minimum": 0, "maximum": MAX_WAIT_SECONDS},
                     empty_is_default=True,
                 ),

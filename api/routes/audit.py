@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import tempfile
 from datetime import UTC, datetime
+from pathlib import Path
 
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -26,15 +29,26 @@ def audit_signing_key(settings: Settings) -> Ed25519PrivateKey:
         return signing_key(settings.audit_signing_key)
     path = settings.audit_key_path
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process made it first: use theirs
-            pass
-        else:
-            with os.fdopen(fd, "w") as file:
-                file.write(secrets.token_hex(32) + "\n")
+        _create_key_file(path)
+    if path.stat().st_mode & 0o077:
+        raise ValueError(f"{path} must be readable by its owner only (chmod 600)")
     return signing_key(path.read_text())
+
+
+def _create_key_file(path: Path) -> None:
+    # Written whole, synced, then linked into place: another process starting at the same
+    # time, or a crash half way, never finds the name holding a partial key.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, staged = tempfile.mkstemp(dir=path.parent, prefix=".audit-signing-key.")
+    try:
+        with os.fdopen(fd, "w") as file:  # mkstemp's file is mode 600
+            file.write(secrets.token_hex(32) + "\n")
+            file.flush()
+            os.fsync(file.fileno())
+        with contextlib.suppress(FileExistsError):  # another process made it first: theirs
+            os.link(staged, path)
+    finally:
+        os.unlink(staged)
 
 
 async def checkpoint(request: Request) -> Response:

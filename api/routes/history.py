@@ -31,6 +31,8 @@ from projections.views import Views
 NDJSON = "application/x-ndjson"
 DEFAULT_LIMIT = 100
 MAX_WAIT_SECONDS = 60.0
+# Events an NDJSON stream reads at a time.
+_STREAM_PAGE = 1000
 _ORDERS = ("asc", "desc")
 
 
@@ -79,10 +81,13 @@ async def execution_events(request: Request) -> Response:
     wait = _wait_param(request)
     if wait and descending:
         raise _bad("wait", "waits for newer events, so it needs order=asc")
+    streamed = NDJSON in request.headers.get("accept", "")
+    if wait and streamed:
+        raise _bad("wait", "is for pages; an NDJSON stream is the whole history as it is now")
     position = min_log_position(request, workspace.id)
     views: Views = request.app.state.views
     tokens: PositionTokens = request.app.state.position_tokens
-    if NDJSON in request.headers.get("accept", ""):
+    if streamed:
 
         def read(after: int | None) -> list[HistoryEvent]:
             return views.history(
@@ -130,9 +135,6 @@ async def execution_events(request: Request) -> Response:
         )
     )
     return Response(body, media_type="application/json")
-
-
-_STREAM_PAGE = 1000
 
 
 async def _stream(

@@ -124,6 +124,9 @@ def check(
     stream = iter(records)
     pending = next(stream, None)
     link, count, head = GENESIS, 0, 0
+    # The checkpoint's position is met by the first record at or past it: if that is not its
+    # record (removed since, the chain rebuilt around the gap) or not its link, history changed.
+    unmet = checkpoint
 
     def result(broken: ChainBreak | None) -> ChainCheck:
         return ChainCheck(count, head, link, broken)
@@ -139,16 +142,18 @@ def check(
             link = next_link(link, position, digest)
             count, head = count + 1, position
             pending = next(stream, None)
-            if checkpoint is not None and position == checkpoint[0] and link != checkpoint[1]:
-                return result(
-                    ChainBreak(position, "the chain differs from the checkpoint (rewritten)")
-                )
+            if unmet is not None and position >= unmet[0]:
+                if (position, link) != unmet:
+                    return result(
+                        ChainBreak(unmet[0], "the chain differs from the checkpoint (rewritten)")
+                    )
+                unmet = None
         if link != block.link:
             return result(
                 ChainBreak(block.first_position, "the chain's link does not follow (rewritten)")
             )
     if pending is not None:
         return result(ChainBreak(pending[0], "a record the chain does not hold (added)"))
-    if checkpoint is not None and head < checkpoint[0]:
-        return result(ChainBreak(checkpoint[0], "the checkpoint is past the chain's end (removed)"))
+    if unmet is not None:
+        return result(ChainBreak(unmet[0], "the checkpoint is past the chain's end (removed)"))
     return result(None)

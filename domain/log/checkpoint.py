@@ -77,6 +77,15 @@ class Checkpoint:
         return checkpoint
 
 
+def _public_bytes(key: Ed25519PrivateKey) -> bytes:
+    return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def key_id(key: Ed25519PrivateKey) -> str:
+    """The fingerprint of the key's public half, as a checkpoint's `key_id`."""
+    return hashlib.sha256(_public_bytes(key)).hexdigest()
+
+
 def _message(position: int, link: bytes, signed_at: datetime) -> bytes:
     return b"\n".join(
         (_PURPOSE, str(position).encode(), link.hex().encode(), signed_at.isoformat().encode())
@@ -85,8 +94,8 @@ def _message(position: int, link: bytes, signed_at: datetime) -> bytes:
 
 def sign(key: Ed25519PrivateKey, position: int, link: bytes, now: datetime) -> Checkpoint:
     """The head at `position`, signed now."""
-    public = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    return Checkpoint(position, link, now, public, key.sign(_message(position, link, now)))
+    signature = key.sign(_message(position, link, now))
+    return Checkpoint(position, link, now, _public_bytes(key), signature)
 
 
 def signing_key(seed_hex: str) -> Ed25519PrivateKey:

@@ -36,7 +36,7 @@ _EVENT_ENVELOPE_ATTRIBUTES = frozenset(
     {"originator_id", "originator_version", "timestamp", "originator_topic"}
 )
 
-# Records a block of the chain holds when a log from before the chain is chained.
+# Records a block holds when a log from before the chain is chained.
 _CHAIN_BACKLOG_RECORDS = 10_000
 # Records and blocks a chain check reads at a time.
 _CHECK_RECORDS, _CHECK_BLOCKS = 10_000, 1_000
@@ -129,9 +129,17 @@ class Ledger(Application[UUID]):
 
     name: ClassVar[str] = "Runledger"  # type: ignore[misc]
 
-    def __init__(self, env: Mapping[str, str], *, tail_records: int = TAIL_RECORDS) -> None:
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        *,
+        tail_records: int = TAIL_RECORDS,
+        upgrade_chain: bool = True,
+    ) -> None:
         """`tail_records`: how many of its newest commits it keeps for `read` (0: none, as on a
-        replica whose projector runs elsewhere: nothing in its process reads the log's end)."""
+        replica whose projector runs elsewhere: nothing in its process reads the log's end).
+        `upgrade_chain`: chain a log from before the chain (False: a reader, such as a check
+        of the chain, that must leave the log as it found it)."""
         module = env.get("PERSISTENCE_MODULE", SQLITE_MODULE)
         if module not in _RECORDERS:
             raise ValueError(
@@ -146,10 +154,11 @@ class Ledger(Application[UUID]):
         self._queue_lock = threading.Lock()
         self._queue: list[_PendingAppend] = []
         self._tail = _Tail(tail_records) if tail_records else None
-        # A log written before the chain existed is chained now, a block at a time (a log
-        # that has its chain answers this with one read).
-        while self._deduping.chain_backlog(_CHAIN_BACKLOG_RECORDS):
-            pass
+        # A log written before the chain existed is chained now, once (a log that has its
+        # chain answers this with one read). Writers of an older version must be stopped
+        # first: a record one writes later has no block, and the chain calls it added.
+        if upgrade_chain:
+            self._deduping.chain_upgrade(_CHAIN_BACKLOG_RECORDS)
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
         """Only the mapping given: the composition root reads the environment, nobody else.

@@ -72,9 +72,9 @@ class DedupingRecorder(Protocol):
 
     def insert_new_events(self, stored_events: Sequence[StoredEvent]) -> list[int | None]: ...
 
-    def chain_backlog(self, limit: int) -> int:
-        """Chain up to `limit` records the chain does not hold yet (a log from before the
-        chain); how many there were."""
+    def chain_upgrade(self, page: int) -> int:
+        """Chain a log from before the chain, once, while its chain is empty (`page` records
+        a block); how many records were chained."""
         ...
 
     def chain_head(self) -> tuple[int, bytes]:

@@ -127,32 +127,39 @@ class PostgresLedgerRecorder(ChainedInserts, PostgresApplicationRecorder):
             prepare=True,
         )
 
-    def chain_backlog(self, limit: int) -> int:
-        """Chain up to `limit` records stored before the log had a chain (an upgrade), in
-        one transaction under the writers' table lock; how many there were."""
+    def chain_upgrade(self, page: int) -> int:
+        """Chain a log stored before it had a chain, once: only while the chain is empty,
+        every record, in one transaction under the writers' table lock (a crash leaves the
+        chain empty, to be done at the next open). Once a chain exists nothing is chained
+        here: a record without a block is one that somebody added. How many were chained."""
+        total, after = 0, 0
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as cursor:
+            cursor.execute(self._last_link_statement)
+            if cursor.fetchone() is not None:
+                return 0
             for lock in self.lock_table_statements:
                 cursor.execute(lock)
-            cursor.execute(self._last_link_statement)
-            row = cursor.fetchone()
-            cursor.execute(
-                self._unchained_statement, (0 if row is None else row["last_position"], limit)
-            )
-            records = [
-                (
-                    int(r["notification_id"]),
-                    StoredEvent(
-                        originator_id=r["originator_id"],
-                        originator_version=r["originator_version"],
-                        topic=r["topic"],
-                        state=bytes(r["state"]),
-                    ),
-                )
-                for r in cursor.fetchall()
-            ]
-            if records:
+            cursor.execute(self._last_link_statement)  # under the lock: another may have chained
+            if cursor.fetchone() is not None:
+                return 0
+            while True:
+                cursor.execute(self._unchained_statement, (after, page))
+                records = [
+                    (
+                        int(r["notification_id"]),
+                        StoredEvent(
+                            originator_id=r["originator_id"],
+                            originator_version=r["originator_version"],
+                            topic=r["topic"],
+                            state=bytes(r["state"]),
+                        ),
+                    )
+                    for r in cursor.fetchall()
+                ]
+                if not records:
+                    return total
                 self._chain(cursor, records)
-        return len(records)
+                total, after = total + len(records), records[-1][0]
 
     def chain_head(self) -> tuple[int, bytes]:
         """The last chained position and the link after it ((0, GENESIS) for an empty log)."""

@@ -89,25 +89,31 @@ class SQLiteLedgerRecorder(ChainedInserts, SQLiteApplicationRecorder):
             (block.last_position, block.first_position, block.positions, block.digests, block.link),
         )
 
-    def chain_backlog(self, limit: int) -> int:
-        """Chain up to `limit` records stored before the log had a chain (an upgrade), in
-        one write transaction; how many there were."""
+    def chain_upgrade(self, page: int) -> int:
+        """Chain a log stored before it had a chain, once: only while the chain is empty,
+        every record, in one write transaction (a crash leaves the chain empty, to be done
+        at the next open). Once a chain exists nothing is chained here: a record without a
+        block is one that somebody added. How many records were chained."""
+        total, after = 0, 0
         with self.datastore.transaction(commit=True) as cursor:
             cursor.execute(self._last_link_statement)
-            row = cursor.fetchone()
-            cursor.execute(self._unchained_statement, (0 if row is None else row[1], limit))
-            records = [
-                (
-                    int(r[0]),
-                    StoredEvent(
-                        originator_id=r[1], originator_version=r[2], topic=r[3], state=r[4]
-                    ),
-                )
-                for r in cursor.fetchall()
-            ]
-            if records:
+            if cursor.fetchone() is not None:
+                return 0
+            while True:
+                cursor.execute(self._unchained_statement, (after, page))
+                records = [
+                    (
+                        int(r[0]),
+                        StoredEvent(
+                            originator_id=r[1], originator_version=r[2], topic=r[3], state=r[4]
+                        ),
+                    )
+                    for r in cursor.fetchall()
+                ]
+                if not records:
+                    return total
                 self._chain(cursor, records)
-        return len(records)
+                total, after = total + len(records), records[-1][0]
 
     def chain_head(self) -> tuple[int, bytes]:
         """The last chained position and the link after it ((0, GENESIS) for an empty log)."""

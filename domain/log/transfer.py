@@ -8,7 +8,7 @@ The first line names the format; every other line is one stored record, in log o
   break, `event_text`: the same bytes as a JSON string, so every record stays one line);
 - an aggregate's event (an API key issued or revoked, a deployment registered or released, a
   run requested, started, finished, actuals): `position`, `topic`, stream and `state`, the
-  record's own JSON (`state_base64` if it is not JSON).
+  record's own JSON (`state_base64` if it is not JSON on one line).
 
 An import rebuilds each record byte for byte (a received event's header holds its workspace,
 execution and receipt time, so these survive) and stores the ones the target does not hold;
@@ -29,6 +29,7 @@ import orjson
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
+from domain.envelope import validate_event
 from domain.log.records import RecordEncoder, decode_record
 from domain.position_tokens import TokenSecret
 from domain.vocabulary import EVENT_NAMES
@@ -121,7 +122,10 @@ def record_line(position: int, stored: StoredEvent) -> bytes:
         return orjson.dumps(start)[:-1] + b',"event":' + raw + b"}"
     try:
         orjson.loads(stored.state)
+        one_line = not any(mark in stored.state for mark in _LINE_BREAKS)
     except orjson.JSONDecodeError:
+        one_line = False
+    if not one_line:
         return orjson.dumps({**start, "state_base64": base64.b64encode(stored.state).decode()})
     return orjson.dumps(start)[:-1] + b',"state":' + stored.state + b"}"
 
@@ -136,6 +140,11 @@ def stored_of_line(number: int, line: bytes) -> StoredEvent:
             raise TypeError("topic must be a string and originator_version an integer")
         if topic in EVENT_NAMES:
             raw = _raw_event(line, record)
+            # What ingest would refuse must not enter the log another way.
+            refused = validate_event(orjson.loads(raw), raw, 0)
+            if isinstance(refused, list):
+                reasons = "; ".join(f"{error.field} {error.reason}" for error in refused)
+                raise ValueError(f"its event is not one ingest accepts: {reasons}")
             encoder = RecordEncoder(
                 UUID(record["workspace_id"]), datetime.fromisoformat(record["received_at"])
             )

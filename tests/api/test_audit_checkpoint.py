@@ -87,6 +87,26 @@ def test_a_kept_checkpoint_holds_while_history_grows_and_catches_a_rebuilt_chain
     assert "the chain differs from the checkpoint (rewritten)" in capsys.readouterr().out
 
 
+def test_a_checkpoint_whose_record_was_removed_and_the_chain_rebuilt_fails(
+    server: RunningServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    post_events(server, execution(node_count=1))
+    taken = fetch_checkpoint(server)
+    kept = tmp_path / "checkpoint.json"
+    kept.write_bytes(orjson.dumps(taken))
+    post_events(server, execution(node_count=1))
+    ledger = Ledger(Settings.from_env(server.env).log_env, tail_records=0)
+    try:
+        execute(ledger, server.env, f"DELETE FROM {{table}} WHERE {{id}} = {taken['log_position']}")
+        execute(ledger, server.env, "DELETE FROM {chain}")
+    finally:
+        ledger.close()
+    Ledger(Settings.from_env(server.env).log_env, tail_records=0).close()  # rebuilds the chain
+    assert verify_log(server.env, kept) == 1
+    out = capsys.readouterr().out
+    assert f"position {taken['log_position']}: the chain differs from the checkpoint" in out
+
+
 def test_a_checkpoint_with_a_broken_signature_is_refused(
     server: RunningServer, tmp_path: Path
 ) -> None:

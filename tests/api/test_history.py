@@ -243,3 +243,13 @@ def test_a_path_that_is_not_a_uuid_is_a_400(server: RunningServer) -> None:
     answer = history(server, "not-a-uuid")
     assert answer.status_code == 400
     assert answer.json()["errors"][0]["field"] == "execution_id"
+
+
+def test_a_wait_with_an_ndjson_stream_is_a_400(server: RunningServer, sent: dict[str, Any]) -> None:
+    answer = httpx.get(
+        f"{server.base_url}/v1/workflow-executions/{sent['id']}/events",
+        params={"wait": 1},
+        headers={"X-API-KEY": server.api_key, "Accept": "application/x-ndjson"},
+    )
+    assert answer.status_code == 400
+    assert answer.json()["errors"][0]["field"] == "wait"

@@ -139,12 +139,12 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/openapi.json"): Case(lambda w: ("/openapi.json", {}), public=True),
     ("GET", "/docs"): Case(lambda w: ("/docs", {}), public=True),
     ("GET", "/readyz"): Case(lambda w: ("/readyz", {}), public=True),
-    # Every workspace's figures together: a workspace key never opens them.
     ("GET", "/v1/workflow-executions/{execution_id}/events"): Case(
         lambda w: (f"/v1/workflow-executions/{w.ingested}/events", {})
     ),
     # The chain's head tells how much every workspace wrote: the admin token only.
     ("GET", "/v1/audit/checkpoint"): Case(lambda w: ("/v1/audit/checkpoint", {}), stranger=(401,)),
+    # Every workspace's figures together: a workspace key never opens them.
     ("GET", "/metrics"): Case(lambda w: ("/metrics", {}), stranger=(401,)),
     ("GET", "/admin/proof"): Case(
         lambda w: ("/admin/proof", {"params": {"challenge": "c" * 32}}), public=True

@@ -265,9 +265,14 @@ def wait_for_value(prometheus: str, expression: str, wanted: float, timeout: flo
     last: list[dict[str, Any]] | str = "no answer"
     while time.monotonic() < deadline:
         try:
-            last = query(prometheus, expression)
-        except httpx.HTTPError as error:  # still starting
+            answer = httpx.get(
+                f"{prometheus}/api/v1/query", params={"query": expression}, timeout=10
+            )
+        except httpx.HTTPError as error:  # not listening yet
             last = str(error)
+        else:
+            # 503 while its storage starts.
+            last = answer.json()["data"]["result"] if answer.status_code == 200 else answer.text
         if isinstance(last, list) and len(last) == 1 and float(last[0]["value"][1]) == wanted:
             return
         time.sleep(0.25)

@@ -165,3 +165,22 @@ def test_verify_log_names_the_position_and_fails(
     execute(ledger, log_env, "DELETE FROM {table} WHERE {id} = 2")
     assert arguments.handler(arguments, log_env) == 1
     assert "position 2: the chain's record is missing (removed)" in capsys.readouterr().out
+
+
+def test_opening_the_log_again_does_not_chain_a_row_somebody_added(
+    ledger: Ledger, log_env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    head = fill(ledger)
+    forged = uuid.uuid4()
+    value = f"'{forged}'" if ledger.persistence_module == POSTGRES_MODULE else f"'{forged.hex}'"
+    execute(
+        ledger,
+        log_env,
+        "INSERT INTO {table} (originator_id, originator_version, topic, state) "
+        f"SELECT {value}, 1, topic, state FROM {{table}} WHERE {{id}} = 2",
+    )
+    Ledger(Settings.from_env(log_env).log_env).close()  # a server's start
+    arguments = parser().parse_args(["verify", "--log"])
+    assert arguments.handler(arguments, log_env) == 1
+    out = capsys.readouterr().out
+    assert f"position {head + 1}: a record the chain does not hold (added)" in out
