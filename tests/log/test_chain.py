@@ -74,6 +74,18 @@ def execute(ledger: Ledger, env: Mapping[str, str], statement: str) -> None:
         conn.execute(statement.format(table=events, chain=f"{events}_chain", id="rowid"))
 
 
+def add_a_row(ledger: Ledger, env: Mapping[str, str]) -> None:
+    """A copy of record 2 under a new stream id, inserted behind the chain's back."""
+    forged = uuid.uuid4()
+    value = f"'{forged}'" if ledger.persistence_module == POSTGRES_MODULE else f"'{forged.hex}'"
+    execute(
+        ledger,
+        env,
+        "INSERT INTO {table} (originator_id, originator_version, topic, state) "
+        f"SELECT {value}, 1, topic, state FROM {{table}} WHERE {{id}} = 2",
+    )
+
+
 def test_an_untouched_log_holds_its_chain(ledger: Ledger) -> None:
     head = fill(ledger)
     checked = ledger.check_chain()
@@ -126,14 +138,7 @@ def test_a_row_added_behind_the_chains_back_is_found(
     ledger: Ledger, log_env: dict[str, str]
 ) -> None:
     head = fill(ledger)
-    forged = uuid.uuid4()
-    value = f"'{forged}'" if ledger.persistence_module == POSTGRES_MODULE else f"'{forged.hex}'"
-    execute(
-        ledger,
-        log_env,
-        "INSERT INTO {table} (originator_id, originator_version, topic, state) "
-        f"SELECT {value}, 1, topic, state FROM {{table}} WHERE {{id}} = 2",
-    )
+    add_a_row(ledger, log_env)
     broken = ledger.check_chain().first_break
     assert broken is not None
     assert broken.position > head
@@ -171,14 +176,7 @@ def test_opening_the_log_again_does_not_chain_a_row_somebody_added(
     ledger: Ledger, log_env: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     head = fill(ledger)
-    forged = uuid.uuid4()
-    value = f"'{forged}'" if ledger.persistence_module == POSTGRES_MODULE else f"'{forged.hex}'"
-    execute(
-        ledger,
-        log_env,
-        "INSERT INTO {table} (originator_id, originator_version, topic, state) "
-        f"SELECT {value}, 1, topic, state FROM {{table}} WHERE {{id}} = 2",
-    )
+    add_a_row(ledger, log_env)
     Ledger(Settings.from_env(log_env).log_env).close()  # a server's start
     arguments = parser().parse_args(["verify", "--log"])
     assert arguments.handler(arguments, log_env) == 1
