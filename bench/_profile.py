@@ -8,7 +8,7 @@
     .venv/bin/python -m bench._profile concurrency               # the server under 50 clients
     .venv/bin/python -m bench._profile otlp --backend sqlite     # the server taking OTLP exports
     .venv/bin/python -m bench._profile otlp --gil                # the same, GIL holders only
-    .venv/bin/python -m bench._profile history                   # whole NDJSON histories
+    .venv/bin/python -m bench._profile history [--gil]           # whole NDJSON histories
     .venv/bin/python -m bench._profile summary FILE              # any raw py-spy profile
 
 Each records `py-spy record --threads --idle --format raw -r 100` (collapsed stacks) of the
@@ -254,7 +254,7 @@ def _otlp(out: Path, backend: str, executions: int, gil: bool) -> None:
     )
 
 
-def _history_streams(out: Path, spans: int, rounds: int) -> None:
+def _history_streams(out: Path, spans: int, rounds: int, gil: bool) -> None:
     """`bench.audit`'s history: a wide execution posted to a server, then whole NDJSON streams
     of it read back while the server is profiled."""
     made = _history.build(workspace_id_for(WORKSPACE), spans)
@@ -269,7 +269,7 @@ def _history_streams(out: Path, spans: int, rounds: int) -> None:
         _history.wait_visible(client, made.execution_id, token, 300)
         read = _history.stream_reader(client, made.execution_id, len(made.events))
         read(0)
-        with recording(server.pid, out):
+        with recording(server.pid, out, gil):
             started = time.perf_counter()
             for index in range(rounds):
                 read(index)
@@ -289,7 +289,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=60_000)
     parser.add_argument("--spans", type=int, default=20_000)
     parser.add_argument("--executions", type=int, default=otlp.FULL.executions)
-    parser.add_argument("--gil", action="store_true", help="otlp: only samples holding the GIL")
+    parser.add_argument(
+        "--gil", action="store_true", help="otlp, history: only samples holding the GIL"
+    )
     parser.add_argument("--rounds", type=int, default=20, help="history: streams read")
     parser.add_argument("--clients", type=int, default=_concurrency.FULL.clients)
     parser.add_argument("--seconds", type=float, default=30.0)
@@ -315,7 +317,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.what == "concurrency":
             _concurrency_load(path, args.clients, args.seconds)
         elif args.what == "history":
-            _history_streams(path, args.spans, args.rounds)
+            _history_streams(path, args.spans, args.rounds, args.gil)
         else:
             _detail(path, args.spans)
     print(summarise(path, args.process, args.top))
