@@ -3,7 +3,7 @@
     python -m bench [--quick] [--parts ingest,rate,...,concurrency] [--out DIR]
 
 Parts, in order (each stops by itself; the whole suite takes 11-15 minutes on 2 cores, and
-`otlp` about 3 more):
+`otlp` about 3 more, `audit` about 4):
 
 - ingest: HTTP batches of 100 (SQLite, PostgreSQL) beside the raw append of the same events,
   in-process ingest, the projector off, and the bare Starlette endpoint (`bench.ingest`); the
@@ -33,6 +33,9 @@ Parts, in order (each stops by itself; the whole suite takes 11-15 minutes on 2 
 - otlp: issue 22's OTLP/HTTP ingest from the SDK's exporter (batches of 512), spans/s
   acknowledged and visible in status, beside the raw append of the same log records and
   beside Phoenix receiving the same spans (`bench.otlp`).
+- audit: issue 24's whole history of a 20,001-span execution as NDJSON beside `Ledger.read` of
+  the same rows, and `runledger export` / `import` beside `Ledger.scan` / `insert_records` of
+  the same records (`bench.audit`).
 
 Writes `bench/results/suite.{json,md}` (`suite-quick.*` with `--quick`). A part that fails is
 reported and the others still run; the exit code is then 1. A goal not met never fails the
@@ -57,7 +60,7 @@ from typing import Any
 
 import orjson
 
-from bench import _concurrency, _report, ingest, lists, otlp, projections, runtime, views
+from bench import _concurrency, _report, audit, ingest, lists, otlp, projections, runtime, views
 from bench import _projection_report as projection_report
 from bench._concurrency import concurrency_tables, measure_concurrency
 from bench._events import EventCloner
@@ -83,9 +86,13 @@ PARTS = (
     "lists",
     "views",
     "otlp",
+    "audit",
 )
 BATCH = 100
-GOALS_TITLE = "Goals (issue 5, concurrency, issue 21's lists, issue 23's reads, issue 22's OTLP)"
+GOALS_TITLE = (
+    "Goals (issue 5, concurrency, issue 21's lists, issue 23's reads, issue 22's OTLP,"
+    " issue 24's history)"
+)
 Table = tuple[str, list[str], list[list[str]]]
 
 
@@ -106,6 +113,7 @@ class Suite:
     lists: lists.Sizes
     views: views.Sizes
     otlp: otlp.Sizes
+    audit: audit.Sizes
 
 
 FULL = Suite(
@@ -130,6 +138,7 @@ FULL = Suite(
     lists=lists.FULL,
     views=views.FULL,
     otlp=otlp.FULL,
+    audit=audit.FULL,
     peer=PeerSizes(
         executions=500,
         wide_spans=projections.FULL.walk_spans,
@@ -153,6 +162,7 @@ QUICK = Suite(
     lists=lists.QUICK,
     views=views.QUICK,
     otlp=otlp.QUICK,
+    audit=audit.QUICK,
     peer=PeerSizes(
         executions=20,
         wide_spans=projections.QUICK.walk_spans,
@@ -249,6 +259,7 @@ def _meta(args: argparse.Namespace, suite: Suite) -> dict[str, Any]:
             "lists": suite.lists.__dict__,
             "views": suite.views.__dict__,
             "otlp": suite.otlp.__dict__,
+            "audit": suite.audit.__dict__,
         },
     }
     meta["versions"]["arize-phoenix"] = installed_version() or "absent"
@@ -336,6 +347,7 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], Progr
         ),
         "views": lambda: results.__setitem__("views", views.measure(suite.views)),
         "otlp": lambda: results.__setitem__("otlp", otlp.measure(template, suite.otlp, logs)),
+        "audit": lambda: results.__setitem__("audit", audit.measure(suite.audit, logs)),
     }
 
     def run_part(name: str) -> None:
@@ -421,6 +433,8 @@ def _tables(results: dict[str, Any]) -> list[Table]:
         found.append(views.views_table(results["views"]))
     if "otlp" in results:
         found.append(otlp.otlp_table(results["otlp"]))
+    if "audit" in results:
+        found.extend(audit.audit_tables(results["audit"]))
     if "runtime" in results:
         header, rows = runtime.table(results["runtime"])
         found.append(("Runtime overhead: a no-op ten-node function", header, rows))

@@ -528,7 +528,7 @@ def otlp_goals(results: dict[str, Any]) -> list[Goal]:
 
 def goals(results: dict[str, Any], spans_per_event: float) -> list[Goal]:
     """Every goal of issue 5, in the issue's order, with the ceiling rows beside them; then the
-    concurrency goals, issue 21's, 23's and 22's."""
+    concurrency goals, issue 21's, 23's, 22's and 24's."""
     ingest = _ingest_goals(results, spans_per_event)
     postgres = ingest.pop()
     return [
@@ -541,4 +541,58 @@ def goals(results: dict[str, Any], spans_per_event: float) -> list[Goal]:
         *_lists_goals(results),
         _views_goal(results),
         *otlp_goals(results),
+        *audit_goals(results),
     ]
+
+
+HISTORY_LIMIT = 2
+
+
+def audit_goals(results: dict[str, Any]) -> list[Goal]:
+    """Issue 24: the whole history as NDJSON beside the log's own read of the same rows (each
+    log; judged at p50, with p99 beside it), and export and import beside the raw read and
+    append (no goal: the ratios)."""
+    found = results.get("audit")
+    if not found:
+        return [_missing("whole history as NDJSON beside Ledger.read of the same rows", "≤ 2")]
+    goals = []
+    for log, history in found["history"].items():
+        reads = history["reads"]
+        stream, raw = reads["stream"], reads["log"]
+        title = (
+            f"whole history of a {history['spans']:,}-span execution as NDJSON, beside"
+            f" Ledger.read of the same {history['events']:,} rows ({_log_name(log)})"
+        )
+        for percentile, test in (("p50", True), ("p99", False)):
+            ours, theirs = stream[f"{percentile}_seconds"], raw[f"{percentile}_seconds"]
+            goals.append(
+                _ratio_goal(
+                    f"{title}, {percentile}" if test else f"(the same, {percentile})",
+                    (ours, _ms(ours)),
+                    (theirs, f"Ledger.read {_ms(theirs)}"),
+                    f"≤ {HISTORY_LIMIT}" if test else "-",
+                    (lambda r: _at_most(r, HISTORY_LIMIT)) if test else None,
+                )
+            )
+    for kind, raw_name, raw_title in (
+        ("export", "scan", "Ledger.scan"),
+        ("import", "insert", "Ledger.insert_records"),
+    ):
+        for log, transfer in found[kind].items():
+            rounds = transfer["rounds"]
+            ours = max(r["plain"] for r in rounds)
+            theirs = max(r[raw_name] for r in rounds)
+            goals.append(
+                _ratio_goal(
+                    f"(runledger {kind}, plain file, {_log_name(log)}, records/s)",
+                    (ours, _rate(ours, "records/s")),
+                    (theirs, f"{raw_title} {_rate(theirs, 'records/s')}"),
+                    "-",
+                    None,
+                )
+            )
+    return goals
+
+
+def _log_name(log: str) -> str:
+    return "SQLite" if log == "sqlite" else "PostgreSQL"

@@ -8,6 +8,7 @@
     .venv/bin/python -m bench._profile concurrency               # the server under 50 clients
     .venv/bin/python -m bench._profile otlp --backend sqlite     # the server taking OTLP exports
     .venv/bin/python -m bench._profile otlp --gil                # the same, GIL holders only
+    .venv/bin/python -m bench._profile history [--gil]           # whole NDJSON histories
     .venv/bin/python -m bench._profile summary FILE              # any raw py-spy profile
 
 Each records `py-spy record --threads --idle --format raw -r 100` (collapsed stacks) of the
@@ -35,7 +36,9 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import _concurrency, ingest, otlp
+import httpx
+
+from bench import _concurrency, _history, ingest, otlp
 from bench._events import EventCloner, batch_bodies
 from bench._phoenix import sender_python, spans_of
 from bench._runners import WORKSPACE, _drive_clients
@@ -251,18 +254,45 @@ def _otlp(out: Path, backend: str, executions: int, gil: bool) -> None:
     )
 
 
+def _history_streams(out: Path, spans: int, rounds: int, gil: bool) -> None:
+    """`bench.audit`'s history: a wide execution posted to a server, then whole NDJSON streams
+    of it read back while the server is profiled."""
+    made = _history.build(workspace_id_for(WORKSPACE), spans)
+    with (
+        fresh_store(SQLITE, "profile", Postgres()) as env,
+        running_server(env, WORKSPACE, out.with_suffix(".server.log")) as server,
+        httpx.Client(
+            base_url=server.base_url, headers={"X-API-KEY": server.api_key}, timeout=120
+        ) as client,
+    ):
+        token = _history.post(client, made)
+        _history.wait_visible(client, made.execution_id, token, 300)
+        read = _history.stream_reader(client, made.execution_id, len(made.events))
+        read(0)
+        with recording(server.pid, out, gil):
+            started = time.perf_counter()
+            for index in range(rounds):
+                read(index)
+    seconds = (time.perf_counter() - started) / rounds
+    print(f"{rounds} streams of {len(made.events):,} events, {seconds * 1e3:,.0f} ms each")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Record a profile (or read one), and print its largest costs."""
     parser = argparse.ArgumentParser(prog="python -m bench._profile", description=__doc__)
     parser.add_argument(
-        "what", choices=("ingest", "replay", "detail", "concurrency", "otlp", "summary")
+        "what",
+        choices=("ingest", "replay", "detail", "concurrency", "otlp", "history", "summary"),
     )
     parser.add_argument("profile", type=Path, nargs="?", help="for summary: the raw profile")
     parser.add_argument("--backend", default="sqlite", choices=("sqlite", "postgres"))
     parser.add_argument("--events", type=int, default=60_000)
     parser.add_argument("--spans", type=int, default=20_000)
     parser.add_argument("--executions", type=int, default=otlp.FULL.executions)
-    parser.add_argument("--gil", action="store_true", help="otlp: only samples holding the GIL")
+    parser.add_argument(
+        "--gil", action="store_true", help="otlp, history: only samples holding the GIL"
+    )
+    parser.add_argument("--rounds", type=int, default=20, help="history: streams read")
     parser.add_argument("--clients", type=int, default=_concurrency.FULL.clients)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--process", help="only processes whose command line holds this")
@@ -286,6 +316,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _otlp(path, args.backend, args.executions, args.gil)
         elif args.what == "concurrency":
             _concurrency_load(path, args.clients, args.seconds)
+        elif args.what == "history":
+            _history_streams(path, args.spans, args.rounds, args.gil)
         else:
             _detail(path, args.spans)
     print(summarise(path, args.process, args.top))
