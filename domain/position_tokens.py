@@ -85,7 +85,7 @@ class PositionTokens:
         """A token of `position` for `workspace_id`; a new one each call."""
         nonce = secrets.token_bytes(_NONCE_BYTES)
         pad = self._digest(b"rl-position-pad", workspace_id.bytes + nonce)
-        masked = bytes(a ^ b for a, b in zip(position.to_bytes(8, "big"), pad, strict=True))
+        masked = (position ^ int.from_bytes(pad, "big")).to_bytes(8, "big")
         tag = self._digest(b"rl-position-tag", workspace_id.bytes + nonce + masked)
         return base64.urlsafe_b64encode(nonce + masked + tag).decode()
 
@@ -103,4 +103,4 @@ class PositionTokens:
         if len(raw) != _TOKEN_BYTES or not hmac.compare_digest(tag, expected):
             raise InvalidPositionToken(token)
         pad = self._digest(b"rl-position-pad", workspace_id.bytes + nonce)
-        return int.from_bytes(bytes(a ^ b for a, b in zip(masked, pad, strict=True)), "big")
+        return int.from_bytes(masked, "big") ^ int.from_bytes(pad, "big")
