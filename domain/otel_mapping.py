@@ -448,7 +448,8 @@ def span_error(
 def _count(attributes: Mapping[str, Json], keys: tuple[str, ...]) -> int | None:
     for key in keys:
         value = attributes.get(key)
-        if isinstance(value, int | float) and not isinstance(value, bool):
+        # NaN and the infinities count nothing (and int() of them raises).
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
             return int(value)
     return None
 

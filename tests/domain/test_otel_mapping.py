@@ -78,6 +78,16 @@ def test_a_spans_records_are_its_events_as_ingest_reads_them(span: OtelSpan) -> 
     assert [r.raw for r in records] == [orjson.dumps(e) for e in span_events(span)]
 
 
+@pytest.mark.parametrize("count", [float("inf"), float("-inf"), float("nan")])
+def test_a_token_count_that_is_not_finite_counts_nothing(count: float) -> None:
+    span = _span({"gen_ai.usage.input_tokens": count, "llm.token_count.prompt": 7})
+    records = span_records(span)
+    assert isinstance(records, list)
+    end = next(e for e in span_events(span) if e["name"] == "node.execution.fulfilled")
+    assert end["body"]["usage_result"]["usage"][0]["ml_model_usage"] == {"input_token_count": 7}
+    assert records == _as_ingest_judges(span)
+
+
 @pytest.mark.parametrize(
     ("attributes", "field", "reason"),
     [
@@ -149,8 +159,8 @@ _ATTRIBUTES = st.dictionaries(
     optional={
         "input.value": _JSON | st.just("[" * 130 + "]" * 130),
         "input.mime_type": st.just("application/json"),
-        "gen_ai.usage.input_tokens": _FINITE | st.booleans(),
-        "gen_ai.usage.output_tokens": _FINITE,
+        "gen_ai.usage.input_tokens": _FINITE | st.booleans() | st.floats(),
+        "gen_ai.usage.output_tokens": _FINITE | st.floats(),
         "llm.cost.total": st.floats() | st.integers(-(2**63), 2**63 - 1),
         "other": _JSON,
     },
