@@ -1,9 +1,9 @@
 """The raw path of the OTLP benchmark: the log records of captured exports, appended straight.
 
 Each captured `ExportTraceServiceRequest` is read and mapped by the route's own code
-(`domain.otlp.read_protobuf`, then `api.routes.traces._store`, which maps each span with
-`domain.otel_mapping.span_events` and hands the events to `domain.ingest.ingest`) into a log
-that only keeps the envelopes it is given. So the batches appended here are the records, and
+(`domain.otlp.read_protobuf`, then `api.routes.traces._store`, which makes each span's records
+with `domain.otel_mapping.span_records` and hands them to `domain.ingest.append_batch`) into a
+log that only keeps the envelopes it is given. So the batches appended here are the records, and
 the appends, that the server makes of those requests, and they follow the route if its
 mapping or its splitting of a request changes. Only `Ledger.append` of them is timed
 (`bench._runners.time_append`, as for the events' raw path).

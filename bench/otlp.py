@@ -1,6 +1,6 @@
 """Issue 22: OTLP/HTTP ingest beside the raw log append of the same records and beside Phoenix.
 
-    python -m bench.otlp [--quick] [--out DIR]
+    python -m bench.otlp [--quick] [--skip-phoenix] [--out DIR]
 
 The spans are the benchmark's own workflow as a trace (`bench._phoenix.spans_of`: 3 spans per
 execution, the snapshots as span events), sent `executions` times by the OpenTelemetry SDK's
@@ -322,10 +322,15 @@ def _rates(found: dict[str, Any]) -> dict[str, float]:
     return rates
 
 
-def measure(template: list[Json], sizes: Sizes, logs: Path) -> dict[str, Any]:
-    """Every path, `sizes.rounds` times (Phoenix once); each round's figures and the best."""
+def measure(
+    template: list[Json], sizes: Sizes, logs: Path, *, skip_phoenix: bool = False
+) -> dict[str, Any]:
+    """Every path, `sizes.rounds` times (Phoenix once, unless `skip_phoenix`); each round's
+    figures and the best."""
     logs.mkdir(parents=True, exist_ok=True)
-    if sizes.install_phoenix:
+    if skip_phoenix:
+        skipped: str | None = "skipped on request (--skip-phoenix)"
+    elif sizes.install_phoenix:
         skipped = ensure_venv(logs / "phoenix-install.log")
     elif installed_version() != PHOENIX_VERSION:
         skipped = "Phoenix's venv is not installed (--quick installs nothing)"
@@ -414,11 +419,18 @@ def main(argv: list[str] | None = None) -> int:
     """Run, print, and write bench/results/otlp.{json,md} (`otlp-quick.*` with --quick)."""
     parser = argparse.ArgumentParser(prog="python -m bench.otlp", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes: the paths work")
+    parser.add_argument(
+        "--skip-phoenix",
+        action="store_true",
+        help="no Phoenix: neither installed nor run (the goal beside it is then not judged)",
+    )
     parser.add_argument("--out", type=Path, default=Path("bench/results"), help="results folder")
     args = parser.parse_args(argv)
     started = time.monotonic()
     template = run_question_answer("how far ahead of its peers is the ledger?")
-    results = measure(template, QUICK if args.quick else FULL, args.out / "logs")
+    results = measure(
+        template, QUICK if args.quick else FULL, args.out / "logs", skip_phoenix=args.skip_phoenix
+    )
     title, header, rows = otlp_table(results)
     found = otlp_goals({"otlp": results})
     goal_rows = [goal.cells() for goal in found]

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from uuid import UUID
 
 import orjson
 
@@ -171,18 +173,28 @@ def validate_batch(items: list[tuple[Json, bytes]]) -> Batch:
     """Validate every event; raise `InvalidBatch` naming each bad one, so nothing is stored."""
     errors: list[FieldError] = []
     envelopes: list[Envelope] = []
-    seen: set[object] = set()
-    repeated = 0
     for index, (value, raw) in enumerate(items):
         result = validate_event(value, raw, index)
         if isinstance(result, list):
             errors.extend(result)
-        elif result.event_id in seen:
-            # The same id twice in one request: the SDK's retries can do this; keep the first.
-            repeated += 1
         else:
-            seen.add(result.event_id)
             envelopes.append(result)
     if errors:
         raise InvalidBatch(errors, len(items))
-    return Batch(envelopes=envelopes, received_count=len(items), repeated_in_batch_count=repeated)
+    return first_copies(envelopes)
+
+
+def first_copies(envelopes: Iterable[Envelope]) -> Batch:
+    """The batch of valid events, each id once: the first copy kept, the repeats counted."""
+    kept: list[Envelope] = []
+    seen: set[UUID] = set()
+    received = 0
+    for envelope in envelopes:
+        received += 1
+        # The same id twice in one request: the SDK's retries can do this; keep the first.
+        if envelope.event_id not in seen:
+            seen.add(envelope.event_id)
+            kept.append(envelope)
+    return Batch(
+        envelopes=kept, received_count=received, repeated_in_batch_count=received - len(kept)
+    )

@@ -226,6 +226,50 @@ def validate_event(event: Json, raw: bytes, index: int) -> Envelope | list[Field
     return envelope
 
 
+def written_envelope(
+    event: Mapping[str, Json],
+    index: int,
+    *,
+    name: EventName,
+    event_id: UUID,
+    timestamp: datetime,
+    api_version: str | None,
+    trace_id: UUID,
+    span_id: UUID,
+    parent_span_id: UUID | None,
+    execution_id: UUID,
+) -> Envelope | list[FieldError]:
+    """The envelope of an event Runledger writes itself from a sender's values (OTLP's mapped
+    spans), or every reason it is refused, as `validate_event` would judge the event's bytes.
+
+    The envelope's fields are the writer's, given, not read back: they are the values the event
+    was built from. Its bytes are orjson's writing of the event, and what a sender controls
+    inside it (values nested too deeply, a usage result) is checked as for a received event.
+    Those bytes need no check for `ambiguities`: orjson writes an object's keys once and only
+    integers of 64 bits, so they read back as the value they were written from.
+    """
+    try:
+        raw = orjson.dumps(event)
+    except orjson.JSONEncodeError as error:
+        # Nested past the 254 levels orjson writes, say: refused like a body orjson refuses.
+        return [FieldError(index, "event", f"cannot be written as JSON: {error}")]
+    errors: list[FieldError] = []
+    _check_content(event, raw, index, errors, exact=True)
+    if errors:
+        return errors
+    return Envelope(
+        event_id=event_id,
+        name=name,
+        timestamp=timestamp,
+        api_version=api_version,
+        trace_id=trace_id,
+        span_id=span_id,
+        parent_span_id=parent_span_id,
+        execution_id=execution_id,
+        raw=raw,
+    )
+
+
 def stored_envelope(event: Json, raw: bytes) -> Envelope:
     """The envelope of an event the log holds. Only what files it (names, ids, times, its
     parent chain) is read: what ingest checks of the rest has grown stricter over time, and
@@ -238,12 +282,19 @@ def stored_envelope(event: Json, raw: bytes) -> Envelope:
 
 
 def _check_content(
-    event: Mapping[str, Json], raw: bytes, index: int, errors: list[FieldError]
+    event: Mapping[str, Json],
+    raw: bytes,
+    index: int,
+    errors: list[FieldError],
+    *,
+    exact: bool = False,
 ) -> None:
-    """What ingest requires beyond the envelope, so every read can serve what it stores."""
+    """What ingest requires beyond the envelope, so every read can serve what it stores.
+    `exact`: `raw` is orjson's writing of `event`, so it holds no ambiguity (written_envelope)."""
     _check_links(event.get("links"), index, errors)
     _check_nesting(event, raw, index, errors)
-    errors.extend(FieldError(index, field, reason) for field, reason in ambiguities(event, raw))
+    if not exact:
+        errors.extend(FieldError(index, field, reason) for field, reason in ambiguities(event, raw))
     body = event.get("body")
     if not isinstance(body, Mapping):
         errors.append(FieldError(index, "body", f"must be an object, got {_type_name(body)}"))

@@ -1,4 +1,9 @@
-"""The ingest use case: a request body in, durably logged events and their counts out."""
+"""The ingest use case: events in, durably logged events and their counts out.
+
+Every event enters the log through `append_batch`: a request body of events through `ingest`,
+which splits and validates it first, and OTLP's spans as the checked records their mapping
+writes (domain/otel_mapping.py: `span_records`), so both count and answer alike.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from domain.batch import split_body, validate_batch
+from domain.batch import Batch, split_body, validate_batch
 from domain.log.port import EventLog
 
 
@@ -24,7 +29,15 @@ def ingest(
     log: EventLog, workspace_id: UUID, body: bytes, *, max_events: int, received_at: datetime
 ) -> IngestResult:
     """Validate the whole body, then append it; raises before writing anything if it is bad."""
-    batch = validate_batch(split_body(body, max_events))
+    return append_batch(
+        log, workspace_id, validate_batch(split_body(body, max_events)), received_at
+    )
+
+
+def append_batch(
+    log: EventLog, workspace_id: UUID, batch: Batch, received_at: datetime
+) -> IngestResult:
+    """Append validated events durably (the ones not stored yet), in one transaction."""
     appended = log.append(workspace_id, batch.envelopes, received_at)
     return IngestResult(
         received_count=batch.received_count,

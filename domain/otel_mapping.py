@@ -34,14 +34,19 @@ How an OTLP span maps:
 from __future__ import annotations
 
 import base64
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from uuid import NAMESPACE_URL, UUID, uuid5
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import NamedTuple
+from uuid import NAMESPACE_URL, UUID
 
 import orjson
 
-from domain.envelope import Json
+from domain._uuid5 import uuid5
+from domain.envelope import Envelope, Json, written_envelope
+from domain.errors import FieldError
 from domain.vocabulary import WORKFLOW_CONTEXT_TYPE, EventName
 
 API_VERSION = "2024-10-25"
@@ -50,6 +55,7 @@ OTLP_TRACES = uuid5(NAMESPACE_URL, "https://runledger.dev/otlp-trace")
 """The namespace of the execution ids of OTLP traces."""
 NODE_DEFINITIONS = uuid5(NAMESPACE_URL, "https://runledger.dev/node-definition")
 _YEAR_10000_NS = 253_402_300_800 * 1_000_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _INPUT_TOKENS = (
     "gen_ai.usage.input_tokens",
@@ -112,7 +118,7 @@ class OtelSpan:
     @property
     def execution_id(self) -> UUID:
         """The execution of the span's trace."""
-        return uuid5(OTLP_TRACES, self.trace_id.hex())
+        return _execution_of(self.trace_id)
 
     @property
     def node_id(self) -> UUID:
@@ -142,16 +148,72 @@ def span_uuid(execution_id: UUID, span_id: bytes) -> UUID:
     return uuid5(execution_id, span_id.hex())
 
 
+@lru_cache(maxsize=4096)
+def _execution_of(trace_id: bytes) -> UUID:
+    # A trace's spans come together (an export holds whole traces, mostly): derived once.
+    return uuid5(OTLP_TRACES, trace_id.hex())
+
+
+@lru_cache(maxsize=4096)
+def _definition_id(key: str) -> str:
+    # The same few services, scopes and span names over and over: derived once each.
+    return str(uuid5(NODE_DEFINITIONS, key))
+
+
+class _Mapped(NamedTuple):
+    """One Vellum event of a span, with the envelope fields the mapping gave it (so they need
+    not be read back out of the event: domain.envelope.written_envelope)."""
+
+    value: dict[str, Json]
+    name: EventName
+    event_id: UUID
+    timestamp: datetime
+    span_id: UUID
+    parent_span_id: UUID | None
+
+
 def span_events(span: OtelSpan) -> list[dict[str, Json]]:
     """The Vellum events of a finished, checked span (see the module docstring)."""
-    execution_id, node_id = span.execution_id, span.node_id
+    return [mapped.value for mapped in _mapped_events(span)]
+
+
+def span_records(span: OtelSpan) -> list[Envelope] | FieldError:
+    """The span's events as the log stores them: each its exact bytes (orjson's writing of the
+    event `span_events` gives) and its envelope, checked as ingest checks a received event;
+    else the first reason the log refuses the span's events (nested too deeply, say)."""
+    execution_id = span.execution_id
+    trace_id = UUID(bytes=span.trace_id)
+    records: list[Envelope] = []
+    for index, mapped in enumerate(_mapped_events(span)):
+        record = written_envelope(
+            mapped.value,
+            index,
+            name=mapped.name,
+            event_id=mapped.event_id,
+            timestamp=mapped.timestamp,
+            api_version=API_VERSION,
+            trace_id=trace_id,
+            span_id=mapped.span_id,
+            parent_span_id=mapped.parent_span_id,
+            execution_id=execution_id,
+        )
+        if isinstance(record, list):
+            return record[0]
+        records.append(record)
+    return records
+
+
+def _mapped_events(span: OtelSpan) -> list[_Mapped]:
+    execution_id = span.execution_id
+    node_id = span_uuid(execution_id, span.span_id)
+    execution_text, node_text = str(execution_id), str(node_id)
     service = span.resource.get("service.name")
     module = [str(service)] if service else []
     workflow_context: dict[str, Json] = {
         "type": WORKFLOW_CONTEXT_TYPE,
-        "span_id": str(execution_id),
+        "span_id": execution_text,
         "workflow_definition": {
-            "id": str(uuid5(NODE_DEFINITIONS, f"otlp-service:{service or ''}")),
+            "id": _definition_id(f"otlp-service:{service or ''}"),
             "name": str(service or "otlp"),
             "module": module,
         },
@@ -163,13 +225,14 @@ def span_events(span: OtelSpan) -> list[dict[str, Json]]:
             "type": "WORKFLOW_NODE",
             "span_id": str(parent_id),
             "node_definition": {
-                "id": str(uuid5(NODE_DEFINITIONS, f"otlp-span:{parent_id}")),
+                "id": _definition_id(f"otlp-span:{parent_id}"),
                 "name": f"span {span.parent_span_id.hex()}",
                 "module": module,
             },
             "parent": workflow_context,
         }
     else:
+        parent_id = execution_id
         parent = workflow_context
     definition = definition_of(span.scope_name, span.name)
     inputs, outputs = span_values(span.attributes)
@@ -182,40 +245,46 @@ def span_events(span: OtelSpan) -> list[dict[str, Json]]:
     usage = usage_result(span.attributes)
     if usage is not None:
         end_body["usage_result"] = usage
+    trace_id = str(UUID(bytes=span.trace_id))
+    started, ended = moment(span.start_ns), moment(span.end_ns)
 
     def event(
         name: EventName,
         key: str,
-        time_ns: int,
+        at: datetime,
         body: Json,
         *,
         on: UUID = node_id,
+        on_text: str = node_text,
         within: Json = parent,
-    ) -> Json:
-        return {
-            "id": str(uuid5(node_id, key)),
+        within_id: UUID | None = parent_id,
+    ) -> _Mapped:
+        event_id = uuid5(node_id, key)
+        value = {
+            "id": str(event_id),
             "name": name.value,
-            "timestamp": timestamp(time_ns),
+            "timestamp": _iso(at),
             "api_version": API_VERSION,
-            "trace_id": str(UUID(bytes=span.trace_id)),
-            "span_id": str(on),
+            "trace_id": trace_id,
+            "span_id": on_text,
             "parent": within,
             "links": None,
             "body": body,
         }
+        return _Mapped(value, name, event_id, at, on, within_id)
 
     node = [
         event(
             EventName.NODE_INITIATED,
             "initiated",
-            span.start_ns,
+            started,
             {"node_definition": definition, "inputs": inputs},
         ),
         *(
             event(
                 EventName.NODE_LOG,
                 f"event:{index}",
-                recorded.time_ns or span.start_ns,
+                moment(recorded.time_ns) if recorded.time_ns else started,
                 {
                     "node_definition": definition,
                     "message": recorded.name,
@@ -228,7 +297,7 @@ def span_events(span: OtelSpan) -> list[dict[str, Json]]:
         event(
             EventName.NODE_REJECTED if error is not None else EventName.NODE_FULFILLED,
             "ended",
-            span.end_ns,
+            ended,
             end_body,
         ),
     ]
@@ -236,13 +305,13 @@ def span_events(span: OtelSpan) -> list[dict[str, Json]]:
         return node
     # The trace's root: the execution's own workflow events around its node span.
     workflow_definition = {
-        "id": str(uuid5(NODE_DEFINITIONS, f"{span.scope_name}:{span.name}:workflow")),
+        "id": _definition_id(f"{span.scope_name}:{span.name}:workflow"),
         "name": span.name,
         "module": module,
     }
     # `otel` names the node span that is this trace's root span: `otel_traces` holds the span
     # once, from that node's terminal event, never from the workflow's copy of it.
-    root_of: dict[str, Json] = {"root_span": str(node_id)}
+    root_of: dict[str, Json] = {"root_span": node_text}
     workflow_end: dict[str, Json] = {"workflow_definition": workflow_definition, "otel": root_of}
     if error is not None:
         workflow_end["error"] = error[0]
@@ -252,19 +321,23 @@ def span_events(span: OtelSpan) -> list[dict[str, Json]]:
         event(
             EventName.WORKFLOW_INITIATED,
             "workflow.initiated",
-            span.start_ns,
+            started,
             {"workflow_definition": workflow_definition, "inputs": inputs, "otel": root_of},
             on=execution_id,
+            on_text=execution_text,
             within=None,
+            within_id=None,
         ),
         *node,
         event(
             EventName.WORKFLOW_REJECTED if error is not None else EventName.WORKFLOW_FULFILLED,
             "workflow.ended",
-            span.end_ns,
+            ended,
             workflow_end,
             on=execution_id,
+            on_text=execution_text,
             within=None,
+            within_id=None,
         ),
     ]
 
@@ -308,7 +381,7 @@ def otel_record(span: OtelSpan) -> dict[str, Json]:
 def definition_of(scope_name: str, span_name: str) -> dict[str, Json]:
     """A span's node definition: `{scope}:{name}`, its id stable across runs."""
     return {
-        "id": str(uuid5(NODE_DEFINITIONS, f"{scope_name}:{span_name}")),
+        "id": _definition_id(f"{scope_name}:{span_name}"),
         "name": span_name,
         "module": scope_name.split(".") if scope_name else [],
     }
@@ -375,7 +448,8 @@ def span_error(
 def _count(attributes: Mapping[str, Json], keys: tuple[str, ...]) -> int | None:
     for key in keys:
         value = attributes.get(key)
-        if isinstance(value, int | float) and not isinstance(value, bool):
+        # NaN and the infinities count nothing (and int() of them raises).
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
             return int(value)
     return None
 
@@ -407,14 +481,24 @@ def usage_result(attributes: Mapping[str, Json]) -> dict[str, Json] | None:
                 "ml_model_usage": {k: v for k, v in counts.items() if v is not None},
             }
         ],
-        "cost": [{"value": float(cost), "unit": "USD"}] if cost is not None else [],
+        # orjson writes NaN and the infinities as null: the value is what the event holds, so
+        # the check refuses the span for what its record would say ("must be a number").
+        "cost": [{"value": float(cost) if math.isfinite(cost) else None, "unit": "USD"}]
+        if cost is not None
+        else [],
     }
 
 
 def timestamp(time_ns: int | None) -> str:
     """ISO-8601 UTC with microseconds and a `Z`, as the Vellum SDK writes them."""
-    if time_ns is None:
-        return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-    seconds, rest = divmod(time_ns, 1_000_000_000)
-    moment = datetime.fromtimestamp(seconds, UTC).replace(microsecond=rest // 1000)
-    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return _iso(datetime.now(UTC) if time_ns is None else moment(time_ns))
+
+
+def moment(time_ns: int) -> datetime:
+    """The UTC time of nanoseconds since the epoch, to the microsecond (what `timestamp`
+    writes, and what reading that back gives)."""
+    return _EPOCH + timedelta(microseconds=time_ns // 1000)
+
+
+def _iso(at: datetime) -> str:
+    return at.isoformat(timespec="microseconds").replace("+00:00", "Z")

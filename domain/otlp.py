@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -34,6 +34,8 @@ from domain.otel_mapping import OtelSpan, SpanEvent
 from domain.otlp_bytes import Place, json_spans, protobuf_spans
 
 _ID_FIELDS = ("traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id")
+_KINDS = {number: Span.SpanKind.Name(number) for number in Span.SpanKind.values()}
+_STATUS_CODES = {number: Status.StatusCode.Name(number) for number in Status.StatusCode.values()}
 _REPORTED_REASONS = 5
 """How many rejected spans `partial_success.error_message` names (it counts them all)."""
 
@@ -149,13 +151,20 @@ def _spans(
         resource = _attributes(resource_spans.resource.attributes)
         for s, scope_spans in enumerate(resource_spans.scope_spans):
             scope = scope_spans.scope
+            scope_attributes = _attributes(scope.attributes)
             for n, span in enumerate(scope_spans.spans):
                 place = f"resource_spans[{r}].scope_spans[{s}].spans[{n}]"
                 if (r, s, n) in bad_ids:
                     found.rejected.append(f"{place}: an id is not hex")
                     continue
-                read = _span(span, resource, scope.name, scope.version, scope.attributes)
-                read = replace(read, received=received.get((r, s, n)))
+                read = _span(
+                    span,
+                    resource,
+                    scope.name,
+                    scope.version,
+                    scope_attributes,
+                    received=received.get((r, s, n)),
+                )
                 reason = read.check()
                 if reason is not None:
                     found.rejected.append(f"{place}: {reason}")
@@ -170,7 +179,9 @@ def _span(
     resource: dict[str, Json],
     scope_name: str,
     scope_version: str,
-    scope_attributes: Iterable[KeyValue],
+    scope_attributes: dict[str, Json],
+    *,
+    received: tuple[str, bytes] | None,
 ) -> OtelSpan:
     return OtelSpan(
         trace_id=span.trace_id,
@@ -179,9 +190,7 @@ def _span(
         name=span.name,
         start_ns=span.start_time_unix_nano,
         end_ns=span.end_time_unix_nano,
-        kind=Span.SpanKind.Name(span.kind)
-        if span.kind in Span.SpanKind.values()
-        else str(span.kind),
+        kind=_KINDS[span.kind] if span.kind in _KINDS else str(span.kind),
         trace_state=span.trace_state,
         attributes=_attributes(span.attributes),
         events=[
@@ -197,14 +206,13 @@ def _span(
             }
             for link in span.links
         ],
-        status_code=Status.StatusCode.Name(span.status.code)
-        if span.status.code in Status.StatusCode.values()
-        else "STATUS_CODE_UNSET",
+        status_code=_STATUS_CODES.get(span.status.code, "STATUS_CODE_UNSET"),
         status_message=span.status.message,
         resource=resource,
         scope_name=scope_name,
         scope_version=scope_version,
-        scope_attributes=_attributes(scope_attributes),
+        scope_attributes=scope_attributes,
+        received=received,
     )
 
 

@@ -2,10 +2,11 @@
 
 An exporter points here (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://host:8000/v1/traces`,
 the key in `OTEL_EXPORTER_OTLP_HEADERS=x-api-key=...` or as `Authorization: Bearer ...`). Each
-span becomes the Vellum events domain/otel_mapping.py says, appended through the same entry
-as `POST /monitoring/v1/events` (domain/ingest.py), so everything that holds for events (the
-checks, duplicates, read-your-writes) holds for spans. Spans that cannot be stored are counted
-in the answer's `partial_success` while the others are stored, as OTLP asks.
+span becomes the Vellum events domain/otel_mapping.py says, written and checked there as
+ingest checks received events, and appended through the same entry as
+`POST /monitoring/v1/events` (domain/ingest.py: `append_batch`), so everything that holds for
+events (the checks, duplicates, read-your-writes) holds for spans. Spans that cannot be stored
+are counted in the answer's `partial_success` while the others are stored, as OTLP asks.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import zlib
 from datetime import UTC, datetime
 from uuid import UUID
 
-import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -23,12 +23,13 @@ from starlette.routing import Route
 from api.auth import API_KEY_HEADER, require_workspace, workspace_of_key
 from api.body import read_limited_body
 from api.errors import ApiError, PayloadTooLarge, Unauthorized
-from domain.envelope import Json
-from domain.errors import InvalidBatch, InvalidBody
-from domain.ingest import IngestResult, ingest
+from domain.batch import first_copies
+from domain.envelope import Envelope
+from domain.errors import FieldError, InvalidBody
+from domain.ingest import IngestResult, append_batch
 from domain.keys import Workspace
 from domain.log.port import EventLog
-from domain.otel_mapping import span_events
+from domain.otel_mapping import span_records
 from domain.otlp import TraceRequest, read_json, read_protobuf, response_bytes
 
 PROTOBUF = "application/x-protobuf"
@@ -106,18 +107,23 @@ def _decoded(body: bytes, encoding: str, limit: int) -> bytes:
 def _store(
     log: EventLog, workspace_id: UUID, found: TraceRequest, max_events: int
 ) -> IngestResult | None:
-    """Append the spans' events, a span's events never split between appends; None when
-    there was nothing to store. The counts are the appends' sums, the position the last's."""
+    """Append the spans' records, a span's records never split between appends; None when
+    there was nothing to store. A span whose records the log refuses (attributes nested too
+    deep, say) is moved to `found.rejected` and the others stored. The counts are the
+    appends' sums, the position the last's."""
     results: list[IngestResult] = []
-    batch: list[tuple[int, Json]] = []
-    for index, span in enumerate(found.spans):
-        events = span_events(span)
-        if batch and len(batch) + len(events) > max_events:
-            results += _append(log, workspace_id, batch, found)
+    batch: list[Envelope] = []
+    for span, place in zip(found.spans, found.places, strict=True):
+        records = span_records(span)
+        if isinstance(records, FieldError):
+            found.rejected.append(f"{place}: {records.field} {records.reason}")
+            continue
+        if batch and len(batch) + len(records) > max_events:
+            results.append(append_batch(log, workspace_id, first_copies(batch), datetime.now(UTC)))
             batch = []
-        batch += [(index, event) for event in events]
+        batch += records
     if batch:
-        results += _append(log, workspace_id, batch, found)
+        results.append(append_batch(log, workspace_id, first_copies(batch), datetime.now(UTC)))
     if not results:
         return None
     return IngestResult(
@@ -126,42 +132,6 @@ def _store(
         duplicate_count=sum(result.duplicate_count for result in results),
         log_position=results[-1].log_position,
     )
-
-
-def _append(
-    log: EventLog, workspace_id: UUID, batch: list[tuple[int, Json]], found: TraceRequest
-) -> list[IngestResult]:
-    """One append of the spans' events (none or one result). A span whose events ingest
-    refuses (attributes nested too deep, say) is moved to `found.rejected` and the others
-    appended."""
-    received_at = datetime.now(UTC)
-    events = [event for _, event in batch]
-    try:
-        return [
-            ingest(
-                log,
-                workspace_id,
-                orjson.dumps(events),
-                max_events=len(events),
-                received_at=received_at,
-            )
-        ]
-    except InvalidBatch as refused:
-        reasons: dict[int, str] = {}
-        for error in refused.errors:
-            if error.index is not None:
-                span = batch[error.index][0]
-                reasons.setdefault(span, f"{found.places[span]}: {error.field} {error.reason}")
-        if not reasons:
-            raise
-        bad = set(reasons)
-        found.rejected += reasons.values()
-    kept = [event for index, event in batch if index not in bad]
-    if not kept:
-        return []
-    return [
-        ingest(log, workspace_id, orjson.dumps(kept), max_events=len(kept), received_at=received_at)
-    ]
 
 
 routes = [Route("/v1/traces", export_traces, methods=["POST"])]

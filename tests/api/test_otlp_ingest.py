@@ -268,6 +268,69 @@ def test_a_span_exported_again_is_a_duplicate_not_a_second_span(
     assert [len(span["events"]) for span in detail["spans"]] == [2, 2]
 
 
+def test_a_span_whose_values_the_log_refuses_is_named_and_the_others_stored(
+    otlp_server: RunningServer,
+) -> None:
+    # What a sender controls inside the records: a JSON input nested deeper than the reads
+    # write, one nested past what orjson writes at all, and a token count below zero.
+    trace = uuid.uuid4().hex
+
+    def json_input(text: str) -> list[dict[str, Any]]:
+        return [
+            {"key": "input.value", "value": {"stringValue": text}},
+            {"key": "input.mime_type", "value": {"stringValue": "application/json"}},
+        ]
+
+    spans = [
+        _json_span(trace, "b000000000000001", name="root"),
+        _json_span(
+            trace,
+            "b000000000000002",
+            "b000000000000001",
+            attributes=json_input("[" * 200 + "]" * 200),
+        ),
+        _json_span(
+            trace,
+            "b000000000000003",
+            "b000000000000001",
+            attributes=json_input("[" * 300 + "]" * 300),
+        ),
+        _json_span(
+            trace,
+            "b000000000000004",
+            "b000000000000001",
+            attributes=[{"key": "gen_ai.usage.input_tokens", "value": {"intValue": "-3"}}],
+        ),
+        _json_span(trace, "b000000000000005", "b000000000000001", name="kept"),
+    ]
+    response = _post_json(otlp_server, {"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]})
+    assert response.status_code == 200, response.text
+    partial = response.json()["partialSuccess"]
+    assert partial["rejectedSpans"] == "3"
+    assert partial["errorMessage"] == "; ".join(
+        [
+            "resource_spans[0].scope_spans[0].spans[1]: body nests objects and arrays deeper"
+            " than 128 levels in the event",
+            "resource_spans[0].scope_spans[0].spans[2]: event cannot be written as JSON:"
+            " Recursion limit reached",
+            "resource_spans[0].scope_spans[0].spans[3]:"
+            " body.usage_result.usage[0].ml_model_usage.input_token_count must be a whole number"
+            " from 0 to 9007199254740991, or null",
+        ]
+    )
+    execution_id = str(uuid.uuid5(OTLP_TRACES, trace))
+    detail = httpx.get(
+        f"{otlp_server.base_url}/v1/workflow-executions/{execution_id}/detail",
+        params={"min_log_position": response.headers["x-runledger-log-position"]},
+        headers=otlp_server.headers(),
+    ).json()
+    assert sorted(span["attributes"]["label"] for span in detail["spans"]) == [
+        "kept",
+        "root",
+        "root",
+    ]
+
+
 @pytest.mark.parametrize(
     ("content_type", "body", "encoding", "status", "message"),
     [
