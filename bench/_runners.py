@@ -21,6 +21,7 @@ from uuid import UUID
 
 import httpx
 import orjson
+from eventsourcing.domain import Aggregate
 
 from api.settings import Settings
 from bench._ceiling import running_ceiling
@@ -100,7 +101,12 @@ class EnvelopeRecorder:
         self.batches: list[list[Envelope]] = []
 
     def append(
-        self, workspace_id: UUID, envelopes: Sequence[Envelope], received_at: datetime
+        self,
+        workspace_id: UUID,
+        envelopes: Sequence[Envelope],
+        received_at: datetime,
+        *,
+        also_save: Sequence[Aggregate] = (),
     ) -> AppendResult:
         self.batches.append(list(envelopes))
         return AppendResult(positions=list(range(1, len(envelopes) + 1)), log_position=0)

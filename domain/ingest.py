@@ -1,15 +1,19 @@
 """The ingest use case: events in, durably logged events and their counts out.
 
 Every event enters the log through `append_batch`: a request body of events through `ingest`,
-which splits and validates it first, and OTLP's spans as the checked records their mapping
-writes (domain/otel_mapping.py: `span_records`), so both count and answer alike.
+which splits and validates it first; OTLP's spans as the checked records their mapping writes
+(domain/otel_mapping.py: `span_records`); and a run's events, with the run's own records, from
+the runtime's recorder. All three count, deduplicate and commit alike.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
+
+from eventsourcing.domain import Aggregate
 
 from domain.batch import Batch, split_body, validate_batch
 from domain.log.port import EventLog
@@ -35,10 +39,16 @@ def ingest(
 
 
 def append_batch(
-    log: EventLog, workspace_id: UUID, batch: Batch, received_at: datetime
+    log: EventLog,
+    workspace_id: UUID,
+    batch: Batch,
+    received_at: datetime,
+    *,
+    also_save: Sequence[Aggregate] = (),
 ) -> IngestResult:
-    """Append validated events durably (the ones not stored yet), in one transaction."""
-    appended = log.append(workspace_id, batch.envelopes, received_at)
+    """Append validated events durably (the ones not stored yet), and `also_save`'s pending
+    events, in one transaction."""
+    appended = log.append(workspace_id, batch.envelopes, received_at, also_save=also_save)
     return IngestResult(
         received_count=batch.received_count,
         accepted_count=appended.accepted_count,

@@ -19,9 +19,9 @@ from uuid import UUID
 import orjson
 from eventsourcing.domain import Aggregate
 
-from domain.batch import split_body, validate_batch
-from domain.envelope import Envelope
+from domain.batch import Batch, split_body, validate_batch
 from domain.errors import FieldError, InvalidBatch
+from domain.ingest import append_batch
 from domain.log.ledger import Ledger
 
 Event = dict[str, Any]
@@ -85,14 +85,14 @@ class EventRecorder:
         with self._lock:
             # Validated like ingested events; under the lock, so listeners see the events in
             # the order they were logged.
-            events, envelopes = self._validated(self._buffer)
+            events, batch = self._validated(self._buffer)
             self._buffer = []
             attached, self._attached = self._attached, []
             if not events and not attached:
                 return
             try:
-                self._log.append(
-                    self._workspace_id, envelopes, datetime.now(UTC), also_save=attached
+                append_batch(
+                    self._log, self._workspace_id, batch, datetime.now(UTC), also_save=attached
                 )
             except BaseException:
                 self._buffer[:0] = events
@@ -117,11 +117,11 @@ class EventRecorder:
                 (errors for event, errors in self.refused if event.get("id") == event_id), None
             )
 
-    def _validated(self, events: list[Event]) -> tuple[list[Event], list[Envelope]]:
-        # The events ingest would accept, with their envelopes; the others to `refused`, each
-        # with its reasons.
+    def _validated(self, events: list[Event]) -> tuple[list[Event], Batch]:
+        # The events ingest would accept, as ingest's batch; the others to `refused`, each with
+        # its reasons.
         if not events:
-            return events, []
+            return events, Batch([], 0, 0)
         refusals: dict[int, list[FieldError]] = {}
         try:
             body = orjson.dumps(events)
@@ -135,7 +135,7 @@ class EventRecorder:
                     refusals[n] = [FieldError(n, "event", f"cannot be written as JSON: {error}")]
         else:
             try:
-                return events, validate_batch(split_body(body, len(events))).envelopes
+                return events, validate_batch(split_body(body, len(events)))
             except InvalidBatch as invalid:
                 for field_error in invalid.errors:
                     refusals.setdefault(field_error.index or 0, []).append(field_error)

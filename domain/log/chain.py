@@ -30,18 +30,50 @@ _POSITION_BYTES = 8
 _DIGEST_BYTES = 32
 
 
+@dataclass(frozen=True)
+class DigestedEvent(StoredEvent):
+    """A stored event with its digest worked out before the write: the appender hashes while
+    no lock is held, and the commit, which holds the log's write lock, only links."""
+
+    digest: bytes = b""
+
+
+def digested(stored: StoredEvent) -> DigestedEvent:
+    """`stored` with its digest."""
+    return digested_event(
+        stored.originator_id, stored.originator_version, stored.topic, stored.state
+    )
+
+
+def digested_event(
+    originator_id: UUID | str, version: int, topic: str, state: bytes
+) -> DigestedEvent:
+    """A stored event and its digest, made at once."""
+    digest = _digest_of(originator_id, version, topic, state)
+    return DigestedEvent(originator_id, version, topic, state, digest)
+
+
 def record_digest(stored: StoredEvent) -> bytes:
-    """What the chain holds of one record."""
-    originator = stored.originator_id
+    """What the chain holds of one record (worked out already for a `DigestedEvent`)."""
+    if isinstance(stored, DigestedEvent) and stored.digest:
+        return stored.digest
+    return _digest(stored)
+
+
+def _digest(stored: StoredEvent) -> bytes:
+    return _digest_of(stored.originator_id, stored.originator_version, stored.topic, stored.state)
+
+
+def _digest_of(originator: UUID | str, version: int, topic: str, stored_state: bytes) -> bytes:
     # A row edited by hand may come back as text (SQLite's `||` makes text): hash its bytes.
-    state = stored.state if isinstance(stored.state, bytes) else str(stored.state).encode()
+    state = stored_state if isinstance(stored_state, bytes) else str(stored_state).encode()
     stream = originator.bytes if isinstance(originator, UUID) else UUID(str(originator)).bytes
     return hashlib.sha256(
         b"".join(
             (
                 stream,
-                stored.originator_version.to_bytes(_POSITION_BYTES, "big"),
-                stored.topic.encode(),
+                version.to_bytes(_POSITION_BYTES, "big"),
+                topic.encode(),
                 b"\0",
                 hashlib.sha256(state).digest(),
             )

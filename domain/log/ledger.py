@@ -16,7 +16,7 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.utils import Environment, EnvType
 
 from domain.envelope import Envelope
-from domain.log.chain import Block, ChainCheck, check
+from domain.log.chain import Block, ChainCheck, check, digested, digested_event
 from domain.log.port import AppendResult, DedupingRecorder, LoggedEvent, LoggedFact
 from domain.log.records import STREAM_VERSION, RecordEncoder, decode_record, event_stream_id
 from domain.vocabulary import EVENT_NAMES
@@ -183,16 +183,19 @@ class Ledger(Application[UUID]):
         Unlike received events, an aggregate event whose version is taken is an error.
         """
         encoder = RecordEncoder(workspace_id, received_at)
-        stored = [
-            StoredEvent(
-                originator_id=event_stream_id(workspace_id, envelope.event_id),
-                originator_version=STREAM_VERSION,
-                topic=envelope.name.value,
-                state=encoder.encode(envelope.execution_id, envelope.raw),
+        # Digested here, before the group commit: the write lock is held only to link them.
+        stored: list[StoredEvent] = [
+            digested_event(
+                event_stream_id(workspace_id, envelope.event_id),
+                STREAM_VERSION,
+                envelope.name.value,
+                encoder.encode(envelope.execution_id, envelope.raw),
             )
             for envelope in envelopes
         ]
-        saved = [self.mapper.to_stored_event(e) for a in also_save for e in a.collect_events()]
+        saved: list[StoredEvent] = [
+            digested(self.mapper.to_stored_event(e)) for a in also_save for e in a.collect_events()
+        ]
         received: list[_Received | StoredEvent] = [*stored, *saved]
         if self._tail is not None:
             received[: len(stored)] = [
@@ -350,7 +353,7 @@ class Ledger(Application[UUID]):
                 )
             else:
                 received.append(record)
-        return self._group_commit(list(records), received)
+        return self._group_commit([digested(record) for record in records], received)
 
     def chain_head(self) -> tuple[int, bytes]:
         """The hash chain's head: the last chained position and the link after it."""

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import StoredEvent
 
 from domain.envelope import Envelope
@@ -99,8 +100,15 @@ class EventLog(Protocol):
     """
 
     def append(
-        self, workspace_id: UUID, envelopes: Sequence[Envelope], received_at: datetime
-    ) -> AppendResult: ...
+        self,
+        workspace_id: UUID,
+        envelopes: Sequence[Envelope],
+        received_at: datetime,
+        *,
+        also_save: Sequence[Aggregate] = (),
+    ) -> AppendResult:
+        """`also_save`: aggregates whose pending events commit in the same transaction."""
+        ...
 
     def read(self, after: int, limit: int) -> list[LoggedEvent]: ...
 
