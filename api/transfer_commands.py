@@ -21,6 +21,7 @@ from api.settings import Settings
 from domain.keys import workspace_id_for
 from domain.log.ledger import SQLITE_MODULE, Ledger
 from domain.log.transfer import Selection, header_line, lines_of, read_header, stored_of_line
+from domain.vocabulary import EVENT_NAMES
 
 # Records an export reads, and an import stores, at a time: one transaction each on import.
 _BATCH = 1000
@@ -120,10 +121,11 @@ def export_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def import_command(args: argparse.Namespace, settings: Settings) -> int:
-    """Store the file's records that this log does not hold yet."""
+    """Store the file's records that this log does not hold yet; exit 1 when an aggregate's
+    record this log holds differs from the file's (the histories conflict)."""
     ledger = _ledger(settings, writes=True)
     progress = _Progress("imported")
-    new = held = 0
+    counts = _ImportCounts()
     try:
         with _open(args.file, "rb") as source:
             read_header(source.readline())
@@ -134,20 +136,46 @@ def import_command(args: argparse.Namespace, settings: Settings) -> int:
                 if line.strip():
                     batch.append(stored_of_line(number, line))
                 if len(batch) == _BATCH:
-                    new, held = _store(ledger, batch, new, held)
+                    counts.store(ledger, batch)
                     batch = []
-                    progress.show(f"{new} new records, {held} already held")
-            new, held = _store(ledger, batch, new, held)
+                    progress.show(counts.summary())
+            counts.store(ledger, batch)
     finally:
         ledger.close()
-    progress.show(f"{new} new records, {held} already held", last=True)
-    return 0
+    progress.show(counts.summary(), last=True)
+    for conflict in counts.conflicts:
+        print(conflict, file=sys.stderr)
+    return 1 if counts.conflicts else 0
 
 
-def _store(ledger: Ledger, batch: list[StoredEvent], new: int, held: int) -> tuple[int, int]:
-    positions = ledger.insert_records(batch)
-    added = sum(1 for position in positions if position is not None)
-    return new + added, held + len(positions) - added
+class _ImportCounts:
+    """What an import stored, found held already, and found held differently."""
+
+    def __init__(self) -> None:
+        self.new = self.held = 0
+        self.conflicts: list[str] = []
+
+    def store(self, ledger: Ledger, batch: list[StoredEvent]) -> None:
+        positions = ledger.insert_records(batch)
+        for position, record in zip(positions, batch, strict=True):
+            if position is not None:
+                self.new += 1
+                continue
+            self.held += 1
+            # An aggregate's record held under the same stream and version must be the same
+            # record: else two histories (a deployment of the same name, say) would merge
+            # silently. A received event's id is its identity, as ingest treats a repeat.
+            if record.topic not in EVENT_NAMES:
+                ours = ledger.held_state(record.originator_id, record.originator_version)
+                if ours != record.state:
+                    self.conflicts.append(
+                        f"conflict: {record.topic} {record.originator_id} version "
+                        f"{record.originator_version} is held here with other contents; "
+                        "the file's record was not stored"
+                    )
+
+    def summary(self) -> str:
+        return f"{self.new} new records, {self.held} already held, {len(self.conflicts)} conflicts"
 
 
 def add_parsers(

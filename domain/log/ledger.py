@@ -355,6 +355,13 @@ class Ledger(Application[UUID]):
                 received.append(record)
         return self._group_commit([digested(record) for record in records], received)
 
+    def held_state(self, originator_id: UUID | str, version: int) -> bytes | None:
+        """The state this log holds for a stream's version, if any (an import compares it)."""
+        found = self.recorder.select_events(
+            UUID(str(originator_id)), gt=version - 1, lte=version, limit=1
+        )
+        return found[0].state if found else None
+
     def chain_head(self) -> tuple[int, bytes]:
         """The hash chain's head: the last chained position and the link after it."""
         return self._deduping.chain_head()

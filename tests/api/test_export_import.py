@@ -15,7 +15,14 @@ import pytest
 from api.app import open_ledger
 from api.cli import parser
 from api.settings import Settings
-from tests.api.runtime_support import STANDARD, deployed_server, string, wait_for_status
+from tests.api.runtime_support import (
+    STANDARD,
+    Release,
+    deployed_server,
+    register,
+    string,
+    wait_for_status,
+)
 from tests.conftest import fresh_clickhouse_env, postgres_log
 from tests.events import execution
 from tests.sdk_workflows import SDK_WORKFLOWS, root_execution
@@ -198,3 +205,21 @@ def test_a_file_that_is_not_an_export_is_refused_storing_nothing(
     bad.write_bytes(b"not json\n")
     with pytest.raises(ValueError, match="not a runledger-export file"):
         run_cli(target, "import", str(bad))
+
+
+def test_an_aggregate_held_with_other_contents_is_a_conflict_not_a_merge(
+    sqlite_env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    register(sqlite_env, [Release("summarize", "tests.runtime.entrypoints:summarize")])
+    export = tmp_path / "log.ndjson"
+    assert run_cli(sqlite_env, "export", "-o", str(export)) == 0
+    target = {**sqlite_env, "RUNLEDGER_DATA_DIR": str(tmp_path / "target")}
+    # The target has its own deployment of that name: the same stream, another history.
+    register(target, [Release("summarize", "tests.runtime.entrypoints:shout")])
+    capsys.readouterr()
+    assert run_cli(target, "import", str(export)) == 1
+    err = capsys.readouterr().err
+    assert "conflict: domain.deployments:Deployment.Registered" in err
+    assert "the file's record was not stored" in err
+    # Importing into an instance of the same lineage is no conflict.
+    assert run_cli(sqlite_env, "import", str(export)) == 0
