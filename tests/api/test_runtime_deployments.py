@@ -17,6 +17,7 @@ from tests.api.runtime_support import (
     STANDARD,
     Release,
     deployed_server,
+    eventually,
     runtime_server_fixture,  # noqa: F401  (the runtime_server fixture)
     string,
 )
@@ -129,7 +130,13 @@ def test_a_new_release_moves_latest_and_a_tag_runs_the_release_it_names(
         )
         assert run() == run("LATEST") == "HI!"
         assert run("production") == " HI "
-        described = client.workflow_deployments.retrieve("greet")
+        # The runtime reads the log; the description reads the projections, which learn of
+        # a release `runledger deploy` wrote from another process at their next tick.
+        described = eventually(
+            lambda: client.workflow_deployments.retrieve("greet"),
+            lambda found: len((found.model_extra or {})["releases"]) == 2,
+            what="the second release in the description",
+        )
         releases = (described.model_extra or {})["releases"]
         assert [(r["entrypoint"], r["release_tags"]) for r in releases] == [
             (f"{ENTRYPOINTS}:shout", ["production"]),
