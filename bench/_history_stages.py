@@ -19,13 +19,12 @@ import os
 import shutil
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 from api.routes.history import _item
 from bench._history import build
-from bench._runners import _frozen_heap
+from bench._runners import best_seconds
 from domain.keys import workspace_id_for
 from domain.position_tokens import PositionTokens
 from projections.clickhouse import connect
@@ -49,17 +48,6 @@ WHERE workspace_id = {workspace_id:UUID} AND execution_id = {execution_id:UUID}
 ORDER BY position
 LIMIT {limit:UInt32}
 """
-
-
-def _best(work: Callable[[], object], repetitions: int) -> float:
-    # The heap frozen, as the audit part times: the benchmark's own objects are not rescanned.
-    seconds = []
-    for _ in range(repetitions):
-        with _frozen_heap():
-            started = time.perf_counter()
-            work()
-            seconds.append(time.perf_counter() - started)
-    return min(seconds)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -150,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         events = len(made.events)
         print(f"{made.span_count + 1:,} spans, {events:,} events; best of {args.repetitions}")
         for title, work in stages.items():
-            seconds = _best(work, args.repetitions)
+            seconds = best_seconds(work, args.repetitions)
             print(f"  {title:48} {seconds * 1e3:9,.1f} ms")
         print(f"  pages read: {len(pages)}")
         reader.close()

@@ -17,14 +17,13 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from bench._capture import capturing
 from bench._otlp_raw import log_batches
 from bench._phoenix import export, sender_python, spans_of
-from bench._runners import WORKSPACE, _frozen_heap
+from bench._runners import WORKSPACE, _frozen_heap, best_seconds
 from bench._stores import SQLITE, Postgres, fresh_store, open_log
 from bench._workflow import run_question_answer
 from bench.otlp import TIMED_SEED
@@ -33,16 +32,6 @@ from domain.otel_mapping import span_events, span_records
 from domain.otlp import read_protobuf
 
 MAX_EVENTS = 10_000
-
-
-def _best(rounds: int, stage: Callable[[], Any]) -> float:
-    seconds = []
-    for _ in range(rounds):
-        with _frozen_heap():
-            started = time.perf_counter()
-            stage()
-            seconds.append(time.perf_counter() - started)
-    return min(seconds)
 
 
 def _append_seconds(bodies: Sequence[bytes], rounds: int) -> float:
@@ -73,13 +62,13 @@ def stages(bodies: Sequence[bytes], rounds: int) -> dict[str, float]:
     requests = [read_protobuf(body) for body in bodies]
     spans = [span for found in requests for span in found.spans]
     return {
-        "read the protobuf (domain/otlp.py)": _best(
-            rounds, lambda: list(map(read_protobuf, bodies))
+        "read the protobuf (domain/otlp.py)": best_seconds(
+            lambda: list(map(read_protobuf, bodies)), rounds
         ),
-        "make the log records (span_records)": _best(
-            rounds, lambda: list(map(span_records, spans))
+        "make the log records (span_records)": best_seconds(
+            lambda: list(map(span_records, spans)), rounds
         ),
-        MAPPING: _best(rounds, lambda: list(map(span_events, spans))),
+        MAPPING: best_seconds(lambda: list(map(span_events, spans)), rounds),
         "append to a SQLite log (Ledger.append)": _append_seconds(bodies, rounds),
     }
 

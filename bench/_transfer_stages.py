@@ -17,8 +17,6 @@ import argparse
 import shutil
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,7 +24,7 @@ import orjson
 from eventsourcing.persistence import StoredEvent
 
 from bench._history import build
-from bench._runners import _frozen_heap
+from bench._runners import best_seconds
 from bench._transfer import BATCH, run_command
 from domain.envelope import Envelope, validate_event
 from domain.keys import workspace_id_for
@@ -34,17 +32,6 @@ from domain.log.ledger import SQLITE_MODULE, Ledger
 from domain.log.transfer import Selection, record_line, stored_of_line
 
 WORKSPACE = "bench-audit"
-
-
-def _best(work: Callable[[], object], repetitions: int) -> float:
-    # The heap frozen, as the audit part times: the benchmark's own objects are not rescanned.
-    seconds = []
-    for _ in range(repetitions):
-        with _frozen_heap():
-            started = time.perf_counter()
-            work()
-            seconds.append(time.perf_counter() - started)
-    return min(seconds)
 
 
 def _ledger(path: Path) -> Ledger:
@@ -133,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         print(f"{end:,} records; best of {args.repetitions}")
         for title, work in stages.items():
-            seconds = _best(work, args.repetitions)
+            seconds = best_seconds(work, args.repetitions)
             print(f"  {title:50} {seconds * 1e3:8,.1f} ms  {seconds / end * 1e6:6.1f} µs/record")
         source.close()
     finally:

@@ -3,19 +3,20 @@ through one chained insert (domain/log/chain.py)."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
 from eventsourcing.persistence import StoredEvent
 
 
-class ChainedInserts:
+class ChainedInserts(ABC):
     """Routes eventsourcing's two ways in through the backend's `_insert`."""
 
+    @abstractmethod
     def _insert(self, stored_events: Sequence[StoredEvent], *, all_new: bool) -> list[int | None]:
         """Insert what is new and its block of the chain in one transaction; with `all_new`,
         a record already held is an `IntegrityError` and nothing commits."""
-        raise NotImplementedError
 
     def insert_new_events(self, stored_events: Sequence[StoredEvent]) -> list[int | None]:
         """Insert the events not yet stored, and their block of the chain, in one

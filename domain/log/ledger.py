@@ -338,6 +338,9 @@ class Ledger(Application[UUID]):
         holds it already (same stream and version), so importing twice adds nothing."""
         if not records:
             return []
+        chained: list[StoredEvent] = [digested(record) for record in records]
+        if self._tail is None:  # nothing keeps what `read` would answer for them
+            return self._group_commit(chained, list(chained))
         received: list[_Received | StoredEvent] = []
         for record in records:
             if record.topic in EVENT_NAMES:
@@ -353,7 +356,7 @@ class Ledger(Application[UUID]):
                 )
             else:
                 received.append(record)
-        return self._group_commit([digested(record) for record in records], received)
+        return self._group_commit(chained, received)
 
     def held_state(self, originator_id: UUID | str, version: int) -> bytes | None:
         """The state this log holds for a stream's version, if any (an import compares it)."""
